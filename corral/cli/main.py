@@ -1,0 +1,102 @@
+"""The ``corral`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from corral.config import ConfigError, load_config
+
+DEFAULT_DATA_DIR = "./corral-data"
+
+
+def _data_dir(value: str | None) -> Path:
+    import os
+
+    return Path(value or os.environ.get("CORRAL_DATA_DIR") or DEFAULT_DATA_DIR)
+
+
+@click.group()
+def main() -> None:
+    """Corral: a self-hosted AWS IoT Core and AWS IoT 1-Click."""
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Where Corral keeps its state.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True), help="A corral.toml.")
+@click.option("--host", help="Address the MQTT and HTTPS listeners bind (default: all).")
+@click.option("--mqtts-port", type=int, help="MQTT over TLS with client certificates (default 8883, 0: any).")
+@click.option("--https-port", type=int, help="HTTPS and MQTT over WebSocket (default 8443, 0: any).")
+@click.option("--http-port", type=int, help="Plain HTTP on loopback (default 8080, 0: any).")
+@click.option("--insecure-mqtt-port", type=int, help="MQTT without TLS or authentication, loopback only.")
+@click.option("--hostname", "hostnames", multiple=True, help="Extra name for the server certificate.")
+@click.option("--smtp-url", help="SMTP server for e-mail notifications.")
+@click.option("--database-url", help="Database (default: SQLite in the data dir).")
+@click.option("--account-id", help="The AWS account id Corral answers as (12 digits).")
+@click.option("--region", help="The AWS region Corral answers as.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]))
+def serve(config_file: str | None, hostnames: tuple[str, ...], **flags: Any) -> None:
+    """Run the broker and the API until SIGTERM or SIGINT."""
+    if hostnames:
+        flags["hostnames"] = list(hostnames)
+    try:
+        config = load_config(flags, config_file=Path(config_file) if config_file else None)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    from corral.server import serve as run_server
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_server(config, stop)
+
+    import uvloop
+
+    try:
+        uvloop.run(run())
+    except OSError as exc:
+        raise click.ClickException(f"cannot start: {exc}") from None
+
+
+@main.command("issue-certificate")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="The server's data dir.")
+@click.option("--common-name", required=True, help="Subject CN, e.g. the thing name.")
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Where to write the files.")
+def issue_certificate(data_dir: str | None, common_name: str, out_dir: str) -> None:
+    """Issue a device certificate from the Corral root CA (writes certificate.pem.crt and private.pem.key)."""
+    from corral.auth.ca import certificate_id, ensure_pki, issue_client_certificate
+
+    pki = ensure_pki(_data_dir(data_dir))
+    cert_pem, key_pem = issue_client_certificate(pki, common_name)
+    assert key_pem is not None
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cert_file = out / "certificate.pem.crt"
+    key_file = out / "private.pem.key"
+    cert_file.write_bytes(cert_pem)
+    key_file.touch(mode=0o600)
+    key_file.write_bytes(key_pem)
+    import ssl
+
+    der = ssl.PEM_cert_to_DER_cert(cert_pem.decode())
+    click.echo(f"certificateId {certificate_id(der)}")
+    click.echo(f"certificate   {cert_file}")
+    click.echo(f"private key   {key_file}")
+    click.echo(f"root CA       {pki.ca_cert_file}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,121 @@
+"""Server configuration: defaults, then ``corral.toml``, then ``CORRAL_*`` variables, then flags.
+
+Each later source overrides the earlier ones key by key, so an operator can keep a file and still change one
+port from the command line. The keys are the long flag names of ``corral serve`` with ``_`` for ``-``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from corral.broker.limits import Limits
+
+CONFIG_FILE_NAME = "corral.toml"
+ENV_PREFIX = "CORRAL_"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used as given."""
+
+
+@dataclass(slots=True)
+class Config:
+    data_dir: Path = Path("./corral-data")
+    host: str = "0.0.0.0"
+    mqtts_port: int = 8883
+    https_port: int = 8443
+    http_port: int = 8080
+    insecure_mqtt_port: int | None = None
+    hostnames: list[str] = field(default_factory=list)
+    smtp_url: str | None = None
+    database_url: str | None = None
+    account_id: str = "000000000000"
+    region: str = "us-east-1"
+    log_level: str = "info"
+    limits: Limits = field(default_factory=Limits)
+
+
+_INT_KEYS = {"mqtts_port", "https_port", "http_port", "insecure_mqtt_port"}
+_STR_KEYS = {"host", "smtp_url", "database_url", "account_id", "region", "log_level"}
+
+
+def _apply(config: Config, values: Mapping[str, Any], source: str) -> None:
+    for key, value in values.items():
+        key = key.replace("-", "_")
+        if value is None:
+            continue
+        if key == "data_dir":
+            config.data_dir = Path(str(value))
+        elif key in _INT_KEYS:
+            try:
+                port = int(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{source}: {key} must be a port number, got {value!r}") from None
+            if not 0 <= port <= 65535:
+                raise ConfigError(f"{source}: {key} must be between 0 and 65535, got {port}")
+            setattr(config, key, port)
+        elif key in _STR_KEYS:
+            setattr(config, key, str(value))
+        elif key == "hostnames":
+            names = value.split(",") if isinstance(value, str) else list(value)
+            config.hostnames = [str(n).strip() for n in names if str(n).strip()]
+        elif key == "limits":
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{source}: [limits] must be a table")
+            merged = {f: getattr(config.limits, f) for f in config.limits.__slots__}
+            merged.update(value)
+            try:
+                config.limits = Limits.from_mapping(merged)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: {exc}") from None
+        else:
+            raise ConfigError(f"{source}: unknown setting {key!r}")
+    if not config.account_id.isdigit() or len(config.account_id) != 12:
+        raise ConfigError(f"{source}: account_id must be 12 digits, got {config.account_id!r}")
+
+
+def _env_values(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    known = {f for f in Config.__slots__ if f != "limits"}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        if key in known:
+            values[key] = raw
+        elif key.startswith("limits_"):
+            values.setdefault("limits", {})[key[len("limits_") :]] = int(raw)
+    return values
+
+
+def load_config(
+    flags: Mapping[str, Any],
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Builds the configuration from every source; ``flags`` holds only the flags given (others None)."""
+    environ = os.environ if environ is None else environ
+    config = Config()
+    env = _env_values(environ)
+    # The data dir decides where a default corral.toml may live, so find it first.
+    data_dir = flags.get("data_dir") or env.get("data_dir")
+    if config_file is None:
+        for candidate in (Path(CONFIG_FILE_NAME), Path(data_dir or config.data_dir) / CONFIG_FILE_NAME):
+            if candidate.is_file():
+                config_file = candidate
+                break
+    if config_file is not None:
+        try:
+            with config_file.open("rb") as fh:
+                _apply(config, tomllib.load(fh), str(config_file))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {config_file}: {exc}") from None
+    _apply(config, env, "environment")
+    _apply(config, flags, "command line")
+    return config

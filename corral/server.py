@@ -1,0 +1,197 @@
+"""``corral serve``: builds the broker and its listeners from a Config, and writes ``endpoints.json``.
+
+Every listener lives in one event loop. ``endpoints.json`` appears only once all of them accept connections
+and disappears on shutdown, so a tool that finds the file can connect at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from corral.api.http import HTTPListeners
+from corral.auth.ca import CorralPKI, ensure_pki, https_server_ssl_context, mqtt_server_ssl_context
+from corral.auth.principals import AllowAllAuthorizer, CertificateChainAuthenticator
+from corral.broker.broker import Broker
+from corral.broker.connection import MQTTConnection
+from corral.broker.persistence import load_state, save_state
+from corral.broker.websocket import mqtt_over_websocket
+from corral.config import Config
+
+log = logging.getLogger(__name__)
+
+ENDPOINTS_FILE = "endpoints.json"
+PROFILE = "corral"
+LOOPBACK = ("127.0.0.1", "::1")
+WILDCARD_HOSTS = ("", "0.0.0.0", "::", "*")
+
+
+def bind_sockets(hosts: tuple[str, ...], port: int) -> list[socket.socket]:
+    """Binds every host on one port; with port 0 the first bind picks it and the others follow.
+
+    An address family the machine lacks (no IPv6) is skipped unless it is the only host asked for.
+    """
+    sockets: list[socket.socket] = []
+    for host in hosts:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind((host, port))
+            sock.listen(1024)
+            sock.setblocking(False)
+        except OSError as exc:
+            sock.close()
+            if sockets and exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+                continue
+            for s in sockets:
+                s.close()
+            raise
+        sockets.append(sock)
+        port = sock.getsockname()[1]
+    return sockets
+
+
+def _hosts(host: str) -> tuple[str, ...]:
+    return ("0.0.0.0", "::") if host in WILDCARD_HOSTS else (host,)
+
+
+def _display_host(host: str) -> str:
+    if host in WILDCARD_HOSTS:
+        return "localhost"
+    return f"[{host}]" if ":" in host else host
+
+
+class CorralServer:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.data_dir = config.data_dir
+        self.pki: CorralPKI | None = None
+        self.broker = Broker(config.limits, CertificateChainAuthenticator(), AllowAllAuthorizer())
+        self.http = HTTPListeners(self._asgi_app(), log_level="warning")
+        self._servers: list[asyncio.Server] = []
+        self.endpoints: dict[str, Any] = {}
+
+    @property
+    def endpoints_file(self) -> Path:
+        return self.data_dir / ENDPOINTS_FILE
+
+    def _asgi_app(self) -> Starlette:
+        async def mqtt_endpoint(websocket: WebSocket) -> None:
+            await mqtt_over_websocket(websocket, self.broker)
+
+        async def health(request: Request) -> JSONResponse:
+            return JSONResponse({"status": "ok", "connections": len(self.broker.connections)})
+
+        return Starlette(routes=[WebSocketRoute("/mqtt", mqtt_endpoint), Route("/health", health)])
+
+    async def start(self) -> dict[str, Any]:
+        config = self.config
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            self.endpoints_file.unlink()  # a stale file from an earlier run must not be trusted
+        self.pki = pki = ensure_pki(self.data_dir, config.hostnames)
+        restored = load_state(self.broker, self.data_dir)
+        if restored:
+            log.info("restored %d persistent sessions", restored)
+        self.broker.start()
+        loop = asyncio.get_running_loop()
+        broker = self.broker
+
+        mqtt_ctx = mqtt_server_ssl_context(pki)
+        mqtts = bind_sockets(_hosts(config.host), config.mqtts_port)
+        for sock in mqtts:
+            self._servers.append(
+                await loop.create_server(
+                    lambda: MQTTConnection(broker, "mqtts"), sock=sock, ssl=mqtt_ctx, backlog=1024
+                )
+            )
+        insecure_port: int | None = None
+        if config.insecure_mqtt_port is not None:
+            # Authenticates nobody, so it never leaves the machine.
+            insecure = bind_sockets(LOOPBACK, config.insecure_mqtt_port)
+            for sock in insecure:
+                self._servers.append(
+                    await loop.create_server(
+                        lambda: MQTTConnection(broker, "mqtt-insecure"), sock=sock, backlog=1024
+                    )
+                )
+            insecure_port = insecure[0].getsockname()[1]
+        https = bind_sockets(_hosts(config.host), config.https_port)
+        https_ctx = https_server_ssl_context(pki)
+        for sock in https:
+            await self.http.listen(sock, https_ctx)
+        http = bind_sockets(LOOPBACK, config.http_port)
+        for sock in http:
+            await self.http.listen(sock, None)
+
+        display = _display_host(config.host)
+        self.endpoints = {
+            "mqtts": f"{display}:{mqtts[0].getsockname()[1]}",
+            "https": f"{display}:{https[0].getsockname()[1]}",
+            "http": f"127.0.0.1:{http[0].getsockname()[1]}",
+            "mqtt_insecure": f"127.0.0.1:{insecure_port}" if insecure_port is not None else None,
+            "ca_file": str(pki.ca_cert_file.resolve()),
+            # The administrator's access key arrives with the API; until then there is no credentials file.
+            "credentials_file": None,
+            "profile": PROFILE,
+            "account_id": config.account_id,
+            "region": config.region,
+        }
+        tmp = self.endpoints_file.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps(self.endpoints, option=orjson.OPT_INDENT_2))
+        os.replace(tmp, self.endpoints_file)
+        return self.endpoints
+
+    async def stop(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.endpoints_file.unlink()
+        for server in self._servers:
+            server.close()
+        await self.broker.stop()
+        await self.http.close()
+        # Let the transports deliver the DISCONNECTs and close before the loop goes away.
+        await asyncio.sleep(0)
+        save_state(self.broker, self.data_dir)
+
+
+def describe(endpoints: dict[str, Any], data_dir: Path) -> str:
+    lines = [
+        f"Corral is up. Data dir: {data_dir}",
+        f"  MQTT over TLS (client certificate)  {endpoints['mqtts']}",
+        f"  HTTPS, MQTT over WSS at /mqtt        https://{endpoints['https']}",
+        f"  HTTP (loopback only)                 http://{endpoints['http']}",
+    ]
+    if endpoints["mqtt_insecure"]:
+        lines.append(f"  MQTT without TLS (loopback, no auth) {endpoints['mqtt_insecure']}")
+    lines += [
+        f"  Root CA                              {endpoints['ca_file']}",
+        f"  Endpoints file                       {data_dir / ENDPOINTS_FILE}",
+    ]
+    return "\n".join(lines)
+
+
+async def serve(config: Config, stop: asyncio.Event) -> None:
+    server = CorralServer(config)
+    endpoints = await server.start()
+    print(describe(endpoints, config.data_dir), flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+        print("Corral stopped.", flush=True)
