@@ -1,0 +1,156 @@
+"""A real ``corral serve`` in a subprocess on free loopback ports, for end-to-end tests.
+
+Tests talk to it only through its public contracts: the command line, ``endpoints.json`` and the network.
+Device certificates are issued from the server's own root CA in the data dir, as ``corral
+issue-certificate`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from corral.auth.ca import certificate_id, ensure_pki, issue_client_certificate
+
+STARTUP_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class DeviceCertificate:
+    cert_file: Path
+    key_file: Path
+    certificate_id: str
+
+
+class RunningServer:
+    def __init__(self, data_dir: Path, args: list[str], env: dict[str, str]) -> None:
+        self.data_dir = data_dir
+        self.args = args
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+        self.endpoints: dict[str, Any] = {}
+        self.log_file = data_dir.parent / f"{data_dir.name}-serve.log"
+
+    # -- process control -----------------------------------------------------------------------------
+
+    def start(self) -> RunningServer:
+        endpoints_file = self.data_dir / "endpoints.json"
+        if endpoints_file.exists():
+            endpoints_file.unlink()
+        log = self.log_file.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "corral.cli.main", "serve", "--data-dir", str(self.data_dir), *self.args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+        )
+        log.close()
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not endpoints_file.exists():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"corral serve exited with {self.process.returncode}:\n{self.log()}")
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise RuntimeError(f"corral serve did not write endpoints.json in time:\n{self.log()}")
+            time.sleep(0.05)
+        self.endpoints = json.loads(endpoints_file.read_text())
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                raise
+        return self.process.returncode
+
+    def restart(self) -> RunningServer:
+        self.stop()
+        return self.start()
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    # -- endpoints -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _port(hostport: str) -> int:
+        return int(hostport.rsplit(":", 1)[1])
+
+    @property
+    def mqtts_port(self) -> int:
+        return self._port(self.endpoints["mqtts"])
+
+    @property
+    def https_port(self) -> int:
+        return self._port(self.endpoints["https"])
+
+    @property
+    def http_port(self) -> int:
+        return self._port(self.endpoints["http"])
+
+    @property
+    def insecure_port(self) -> int:
+        assert self.endpoints["mqtt_insecure"], "server started without --insecure-mqtt-port"
+        return self._port(self.endpoints["mqtt_insecure"])
+
+    @property
+    def ca_file(self) -> Path:
+        return Path(self.endpoints["ca_file"])
+
+    # -- devices -------------------------------------------------------------------------------------
+
+    def issue_certificate(self, name: str) -> DeviceCertificate:
+        pki = ensure_pki(self.data_dir)
+        cert_pem, key_pem = issue_client_certificate(pki, name)
+        assert key_pem is not None
+        folder = self.data_dir.parent / "devices" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        cert_file, key_file = folder / "certificate.pem.crt", folder / "private.pem.key"
+        cert_file.write_bytes(cert_pem)
+        key_file.write_bytes(key_pem)
+        os.chmod(key_file, 0o600)
+        der = ssl.PEM_cert_to_DER_cert(cert_pem.decode())
+        return DeviceCertificate(cert_file, key_file, certificate_id(der))
+
+    def client_ssl_context(self, device: DeviceCertificate | None) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(self.ca_file))
+        if device is not None:
+            ctx.load_cert_chain(str(device.cert_file), str(device.key_file))
+        return ctx
+
+
+def make_server(
+    base: Path,
+    *,
+    name: str = "data",
+    insecure: bool = False,
+    config_toml: str | None = None,
+    extra_args: tuple[str, ...] = (),
+) -> RunningServer:
+    data_dir = base / name
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if config_toml is not None:
+        (data_dir / "corral.toml").write_text(config_toml)
+    args = ["--host", "127.0.0.1", "--mqtts-port", "0", "--https-port", "0", "--http-port", "0"]
+    if insecure:
+        args += ["--insecure-mqtt-port", "0"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
+    return RunningServer(data_dir, [*args, *extra_args], env)
