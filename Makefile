@@ -14,7 +14,7 @@ install: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 
 run: install
-	$(BIN)/corral serve --data-dir $(DATA_DIR)
+	$(BIN)/corral serve --data-dir $(DATA_DIR) $(SERVE_ARGS)
 
 # Debian packages the end-to-end tests and the benchmark drive (mosquitto clients and broker).
 system-deps:

@@ -214,8 +214,11 @@ class MQTTConnection(asyncio.Protocol):
     def _protocol_error(self, exc: MQTTProtocolError) -> None:
         self.broker.stats.protocol_errors += 1
         log.info("closing %s (%s): %s", self.client_id or self.remote_ip, self.kind, exc.message)
-        if self.state is State.AWAIT_CONNECT and self.parser.protocol_version == MQTT_5:
-            self._refuse(exc.reason_code)
+        if self.state is State.AWAIT_CONNECT:
+            if self.parser.protocol_version == MQTT_5 or exc.reason_code == ReasonCode.UNSUPPORTED_PROTOCOL_VERSION:
+                self._refuse(exc.reason_code)  # a CONNACK saying why, where the protocol has one
+            else:
+                self._close()
             return
         self.server_disconnect(exc.reason_code, events.CLIENT_ERROR, will=True)
 

@@ -54,6 +54,12 @@ def _packet(first_byte: int, body: bytes) -> bytes:
     return bytes((first_byte,)) + encode_varint(len(body)) + body
 
 
+def _packet_id(packet_id: int) -> bytes:
+    if not 0 < packet_id <= 0xFFFF:
+        raise ValueError(f"packet identifier {packet_id} is not in 1..65535")
+    return packet_id.to_bytes(2, "big")
+
+
 def encode_publish(
     topic: str,
     payload: bytes,
@@ -139,9 +145,7 @@ def _encode_connack(packet: Connack, version: int) -> bytes:
 
 def _encode_ack(packet: Puback | Pubrec | Pubrel | Pubcomp, version: int) -> bytes:
     first = _ACK_FIRST_BYTES[type(packet)]
-    if not 0 < packet.packet_id <= 0xFFFF:
-        raise ValueError(f"packet identifier {packet.packet_id}")
-    packet_id = packet.packet_id.to_bytes(2, "big")
+    packet_id = _packet_id(packet.packet_id)
     if version != MQTT_5:
         return bytes((first, 2)) + packet_id
     props = encode_properties(packet.properties, pk.PUBACK)
@@ -158,7 +162,7 @@ _ACK_FIRST_BYTES: Final[dict[type, int]] = {Puback: 0x40, Pubrec: 0x50, Pubrel: 
 def _encode_subscribe(packet: Subscribe, version: int) -> bytes:
     if not packet.subscriptions:
         raise ValueError("SUBSCRIBE needs at least one topic filter")
-    parts = [packet.packet_id.to_bytes(2, "big")]
+    parts = [_packet_id(packet.packet_id)]
     v5 = version == MQTT_5
     if v5:
         parts.append(encode_properties(packet.properties, pk.SUBSCRIBE))
@@ -175,7 +179,9 @@ def _encode_subscribe(packet: Subscribe, version: int) -> bytes:
 
 
 def _encode_suback(packet: Suback, version: int) -> bytes:
-    body = packet.packet_id.to_bytes(2, "big")
+    if not packet.reason_codes:
+        raise ValueError("SUBACK needs at least one reason code")
+    body = _packet_id(packet.packet_id)
     if version == MQTT_5:
         body += encode_properties(packet.properties, pk.SUBACK)
     return _packet(0x90, body + bytes(packet.reason_codes))
@@ -184,7 +190,7 @@ def _encode_suback(packet: Suback, version: int) -> bytes:
 def _encode_unsubscribe(packet: Unsubscribe, version: int) -> bytes:
     if not packet.topic_filters:
         raise ValueError("UNSUBSCRIBE needs at least one topic filter")
-    parts = [packet.packet_id.to_bytes(2, "big")]
+    parts = [_packet_id(packet.packet_id)]
     if version == MQTT_5:
         parts.append(encode_properties(packet.properties, pk.UNSUBSCRIBE))
     parts.extend(encode_str(topic_filter) for topic_filter in packet.topic_filters)
@@ -192,8 +198,10 @@ def _encode_unsubscribe(packet: Unsubscribe, version: int) -> bytes:
 
 
 def _encode_unsuback(packet: Unsuback, version: int) -> bytes:
-    body = packet.packet_id.to_bytes(2, "big")
+    body = _packet_id(packet.packet_id)
     if version == MQTT_5:
+        if not packet.reason_codes:
+            raise ValueError("an MQTT 5 UNSUBACK needs at least one reason code")
         body += encode_properties(packet.properties, pk.UNSUBACK) + bytes(packet.reason_codes)
     return _packet(0xB0, body)
 

@@ -4,7 +4,8 @@ Invariants:
 
 * ``feed`` returns every complete packet in order; a truncated packet is "need more data" (an empty list),
   never an exception. The only exception it raises is ``MQTTProtocolError``; after one, the parser is dead
-  and every later ``feed`` raises again (the connection must be closed).
+  and every later ``feed`` raises again (the connection must be closed). Packets completed earlier in the
+  same ``feed`` call as the error are dropped with it.
 * A packet larger than ``max_packet_size`` (fixed header included) is refused as soon as its fixed header
   is complete, before its body is buffered: PACKET_TOO_LARGE.
 * Which packet may arrive when is the table below, per side, state and protocol version. A packet type the
@@ -15,7 +16,7 @@ Invariants:
 The server side learns the protocol version from CONNECT: ``protocol_version`` is ``None`` until then. When
 a CONNECT fails to decode but names protocol level 4 or 5 correctly, ``protocol_version`` is still set, so
 the broker can answer in the client's version (CONNACK 0x81 in 5.0, say) before closing. The client side is
-told the version at construction.
+told the version at construction (a version given to a server-side parser is ignored).
 
 Performance: this is the broker's hot path. Bytes are parsed straight from the ``bytes`` object handed to
 ``feed``; only an incomplete packet's bytes are kept, in a ``bytearray``, and they are looked at again only
@@ -33,13 +34,9 @@ from corral.mqtt.packets import MQTT_3_1_1, MQTT_5, Connect, Packet, PacketType
 from corral.mqtt.wire import malformed, protocol_error
 
 _T = PacketType
-_FROM_CLIENT_311: Final = frozenset(
-    {_T.PUBLISH, _T.PUBACK, _T.PUBREC, _T.PUBREL, _T.PUBCOMP, _T.SUBSCRIBE, _T.UNSUBSCRIBE, _T.PINGREQ}
-    | {_T.DISCONNECT}
-)
-_FROM_SERVER_311: Final = frozenset(
-    {_T.PUBLISH, _T.PUBACK, _T.PUBREC, _T.PUBREL, _T.PUBCOMP, _T.SUBACK, _T.UNSUBACK, _T.PINGRESP}
-)
+_BOTH_WAYS: Final = frozenset({_T.PUBLISH, _T.PUBACK, _T.PUBREC, _T.PUBREL, _T.PUBCOMP})
+_FROM_CLIENT_311: Final = _BOTH_WAYS | {_T.SUBSCRIBE, _T.UNSUBSCRIBE, _T.PINGREQ, _T.DISCONNECT}
+_FROM_SERVER_311: Final = _BOTH_WAYS | {_T.SUBACK, _T.UNSUBACK, _T.PINGRESP}
 
 # What may arrive next: (server_side, connected, protocol_version) -> packet types.
 # Before CONNECT the server knows no version yet (None).
