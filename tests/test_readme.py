@@ -1,4 +1,4 @@
-"""The README's commands, run as a newcomer would: `make run`, then its device examples against that server."""
+"""The README's commands, run as a newcomer would: `make run`, then its examples against that server."""
 
 from __future__ import annotations
 

@@ -215,7 +215,8 @@ class MQTTConnection(asyncio.Protocol):
         self.broker.stats.protocol_errors += 1
         log.info("closing %s (%s): %s", self.client_id or self.remote_ip, self.kind, exc.message)
         if self.state is State.AWAIT_CONNECT:
-            if self.parser.protocol_version == MQTT_5 or exc.reason_code == ReasonCode.UNSUPPORTED_PROTOCOL_VERSION:
+            unsupported = exc.reason_code == ReasonCode.UNSUPPORTED_PROTOCOL_VERSION
+            if self.parser.protocol_version == MQTT_5 or unsupported:
                 self._refuse(exc.reason_code)  # a CONNACK saying why, where the protocol has one
             else:
                 self._close()
