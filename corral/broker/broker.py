@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from corral.auth.principals import Authenticator, Authorizer, Principal
@@ -37,9 +37,9 @@ class BrokerStats:
     deliveries: int = 0
     dropped_qos0: int = 0
     dropped_qos1: int = 0
+    dropped_too_large: int = 0
     slow_consumer_disconnects: int = 0
     protocol_errors: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class Broker:
@@ -185,7 +185,7 @@ class Broker:
                 self.stats.dropped_qos0 += 1
                 session.dropped += 1
                 return
-            conn.write(message.encode(conn.version, 0, retain, None))
+            conn.send_publish(message, 0, retain, None)
             self.stats.deliveries += 1
             return
         delivery = Delivery(message, retain)
@@ -194,12 +194,12 @@ class Broker:
             and not conn.paused
             and not conn.closing
             and not session.queue
-            and len(session.inflight) < self.limits.inflight_max
+            and len(session.inflight) < conn.inflight_max
         ):
             pid = session.next_packet_id()
-            session.inflight[pid] = delivery
-            conn.write(message.encode(conn.version, 1, retain, pid))
-            self.stats.deliveries += 1
+            if conn.send_publish(message, 1, retain, pid):
+                session.inflight[pid] = delivery
+                self.stats.deliveries += 1
             return
         if len(session.queue) >= self.limits.queued_messages_max:
             self.stats.dropped_qos1 += 1
@@ -217,13 +217,16 @@ class Broker:
         if conn is None:
             return
         queue = session.queue
-        inflight_max = self.limits.inflight_max
+        inflight_max = conn.inflight_max
+        now = time.monotonic()
         while queue and len(session.inflight) < inflight_max and not conn.paused and not conn.closing:
             delivery = queue.popleft()
+            if delivery.message.expired(now):
+                continue  # an MQTT 5 message whose expiry passed while it waited is not delivered
             pid = session.next_packet_id()
-            session.inflight[pid] = delivery
-            conn.write(delivery.message.encode(conn.version, 1, delivery.retain, pid))
-            self.stats.deliveries += 1
+            if conn.send_publish(delivery.message, 1, delivery.retain, pid):
+                session.inflight[pid] = delivery
+                self.stats.deliveries += 1
 
     def publish_internal(self, topic: str, payload: bytes, qos: int = 0) -> None:
         """A message from the broker itself (lifecycle events): no sender, no publish authorization."""

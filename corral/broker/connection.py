@@ -87,6 +87,7 @@ class MQTTConnection(asyncio.Protocol):
         self.will: Will | None = None
         self.keep_alive = 0
         self.inflight_max = broker.limits.inflight_max
+        self.client_max_packet: int | None = None
         self.event_version = 0
         self.remote_ip = ""
         self.last_rx = 0.0
@@ -190,6 +191,16 @@ class MQTTConnection(asyncio.Protocol):
             self._out.clear()
             if not self.transport.is_closing():
                 self.transport.write(data)
+
+    def send_publish(self, message: Message, qos: int, retain: bool, packet_id: int | None) -> bool:
+        """Writes a delivery; False when it exceeds the Maximum Packet Size the client set (MQTT 5),
+        in which case the message is discarded as the specification requires."""
+        data = message.encode(self.version, qos, retain, packet_id)
+        if self.client_max_packet is not None and len(data) > self.client_max_packet:
+            self.broker.stats.dropped_too_large += 1
+            return False
+        self.write(data)
+        return True
 
     def send_packet(self, packet: Packet) -> None:
         self.write(encode(packet, self.version))
@@ -334,6 +345,7 @@ class MQTTConnection(asyncio.Protocol):
             client_max = packet.properties.receive_maximum
             if client_max:
                 self.inflight_max = min(self.inflight_max, client_max)
+            self.client_max_packet = packet.properties.maximum_packet_size
         else:
             expiry = 0 if packet.clean_start else limits.session_expiry_default
 

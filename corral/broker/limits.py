@@ -30,8 +30,9 @@ class Limits:
 
     @property
     def max_packet_size(self) -> int:
-        # Payload plus the largest topic, properties and headers a valid publish can carry.
-        return self.payload_max_bytes + self.topic_max_bytes + 16 * 1024
+        """The MQTT 5 Maximum Packet Size: the payload quota plus room for topic, properties and headers
+        (AWS's 146 KiB packet quota against its 128 KiB payload quota)."""
+        return self.payload_max_bytes + 18 * 1024
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> Limits:
