@@ -17,6 +17,7 @@ from corral.broker.limits import Limits
 
 CONFIG_FILE_NAME = "corral.toml"
 ENV_PREFIX = "CORRAL_"
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class ConfigError(Exception):
@@ -75,7 +76,9 @@ def _apply(config: Config, values: Mapping[str, Any], source: str) -> None:
                 raise ConfigError(f"{source}: {exc}") from None
         else:
             raise ConfigError(f"{source}: unknown setting {key!r}")
-    if not config.account_id.isdigit() or len(config.account_id) != 12:
+    if config.log_level.lower() not in LOG_LEVELS:
+        raise ConfigError(f"{source}: log_level must be one of {', '.join(LOG_LEVELS)}, got {config.log_level!r}")
+    if not (config.account_id.isascii() and config.account_id.isdigit() and len(config.account_id) == 12):
         raise ConfigError(f"{source}: account_id must be 12 digits, got {config.account_id!r}")
 
 
@@ -89,7 +92,12 @@ def _env_values(environ: Mapping[str, str]) -> dict[str, Any]:
         if key in known:
             values[key] = raw
         elif key.startswith("limits_"):
-            values.setdefault("limits", {})[key[len("limits_") :]] = int(raw)
+            limit = key[len("limits_") :]
+            try:
+                number = int(raw)
+            except ValueError:
+                raise ConfigError(f"environment: {name} must be an integer, got {raw!r}") from None
+            values.setdefault("limits", {})[limit] = number
     return values
 
 

@@ -43,6 +43,9 @@ def _message_to_json(message: Message) -> dict[str, Any]:
             else None,
             "user_properties": props.user_properties,
         }
+        if props.message_expiry_interval is not None:
+            elapsed = int(time.monotonic() - message.created)
+            out["properties"]["message_expiry_interval"] = max(props.message_expiry_interval - elapsed, 1)
     return out
 
 
@@ -57,6 +60,7 @@ def _message_from_json(data: dict[str, Any]) -> Message:
             response_topic=raw_props.get("response_topic"),
             correlation_data=base64.b64decode(correlation) if correlation is not None else None,
             user_properties=[(str(k), str(v)) for k, v in raw_props.get("user_properties", [])],
+            message_expiry_interval=raw_props.get("message_expiry_interval"),
         )
     return Message(
         data["topic"], base64.b64decode(data["payload"]), int(data["qos"]), bool(data["retain"]), props

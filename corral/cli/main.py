@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -87,8 +88,10 @@ def issue_certificate(data_dir: str | None, common_name: str, out_dir: str) -> N
     cert_file = out / "certificate.pem.crt"
     key_file = out / "private.pem.key"
     cert_file.write_bytes(cert_pem)
-    key_file.touch(mode=0o600)
-    key_file.write_bytes(key_pem)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        os.fchmod(fh.fileno(), 0o600)  # an existing file keeps its mode otherwise
+        fh.write(key_pem)
     import ssl
 
     der = ssl.PEM_cert_to_DER_cert(cert_pem.decode())
