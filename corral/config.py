@@ -77,7 +77,8 @@ def _apply(config: Config, values: Mapping[str, Any], source: str) -> None:
         else:
             raise ConfigError(f"{source}: unknown setting {key!r}")
     if config.log_level.lower() not in LOG_LEVELS:
-        raise ConfigError(f"{source}: log_level must be one of {', '.join(LOG_LEVELS)}, got {config.log_level!r}")
+        levels = ", ".join(LOG_LEVELS)
+        raise ConfigError(f"{source}: log_level must be one of {levels}, got {config.log_level!r}")
     if not (config.account_id.isascii() and config.account_id.isdigit() and len(config.account_id) == 12):
         raise ConfigError(f"{source}: account_id must be 12 digits, got {config.account_id!r}")
 
