@@ -122,7 +122,7 @@ def test_readme_config_example_loads(tmp_path: Path) -> None:
     config = load_config({}, config_file=tmp_path / "corral.toml", environ={})
     assert config.mqtts_port == 8883
     assert config.limits.keep_alive_min == 30
-    assert config.limits.session_expiry_default == 3600
+    assert config.limits.session_expiry_max == 3600
 
 
 def test_readme_serve_usage_matches_the_cli() -> None:

@@ -347,7 +347,7 @@ class MQTTConnection(asyncio.Protocol):
                 self.inflight_max = min(self.inflight_max, client_max)
             self.client_max_packet = packet.properties.maximum_packet_size
         else:
-            expiry = 0 if packet.clean_start else limits.session_expiry_default
+            expiry = 0 if packet.clean_start else limits.session_expiry_max
 
         session, present = self.broker.attach(self, packet.clean_start, expiry)
         self.session = session
@@ -371,12 +371,22 @@ class MQTTConnection(asyncio.Protocol):
         self.send_packet(Connack(reason_code=0, session_present=present, properties=props))
         self.state = State.CONNECTED
         self.broker.event_connected(session, self)
-        for pid, delivery in session.inflight.items():
-            self.write(delivery.message.encode(self.version, 1, delivery.retain, pid, dup=True))
+        self._resume_inflight(session)
         self.broker.drain(session)
         self.transport.resume_reading()
         backlog, self._backlog = self._backlog, []
         self._handle(backlog)
+
+    def _resume_inflight(self, session: Session) -> None:
+        """Resends unacknowledged deliveries with DUP, within this client's Receive Maximum; the rest go
+        back to the front of the queue and follow as acknowledgements arrive."""
+        pending = list(session.inflight.items())
+        resend, requeue = pending[: self.inflight_max], pending[self.inflight_max :]
+        for pid, delivery in reversed(requeue):
+            del session.inflight[pid]
+            session.queue.appendleft(delivery)
+        for pid, delivery in resend:
+            self.write(delivery.message.encode(self.version, 1, delivery.retain, pid, dup=True))
 
     # -- PUBLISH -------------------------------------------------------------------------------------
 

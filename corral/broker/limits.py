@@ -21,8 +21,9 @@ class Limits:
     inflight_max: int = 100  # unacknowledged QoS 1 deliveries per client
     keep_alive_min: int = 30
     keep_alive_max: int = 1200
-    session_expiry_default: int = 3600  # seconds; AWS's default persistent-session expiry
-    session_expiry_max: int = 7 * 24 * 3600
+    # AWS's persistent-session expiry period (default 1 hour, adjustable up to 7 days): what a 3.1.1
+    # persistent session gets, and the most an MQTT 5 client may ask for.
+    session_expiry_max: int = 3600
     queued_messages_max: int = 1000  # QoS 1 messages held for one session (offline or over the window)
     output_buffer_max_bytes: int = 1024 * 1024  # per connection, before QoS 0 deliveries are dropped
     topic_alias_max: int = 8

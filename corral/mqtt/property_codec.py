@@ -6,7 +6,7 @@ Decoding rules, each with its reason code:
 * a property identifier not defined, or not allowed in this packet: MALFORMED_PACKET;
 * a property given twice (except User Property, and Subscription Identifier in PUBLISH): PROTOCOL_ERROR;
 * a value outside what the spec allows (Receive Maximum 0, Maximum Packet Size 0, a 0/1 flag that is
-  neither, Subscription Identifier 0, Topic Alias 0): PROTOCOL_ERROR;
+  neither, Subscription Identifier 0): PROTOCOL_ERROR; Topic Alias 0: TOPIC_ALIAS_INVALID;
 * a property running past the property length, or the property length past the packet: MALFORMED_PACKET.
 
 An empty property block decodes to ``None``: most packets carry none, and not allocating a ``Properties`` for
@@ -115,6 +115,7 @@ _BY_ID: Final = {row[0]: row for row in PROPERTY_TABLE}
 _GET_ALL: Final = attrgetter(*(row[1] for row in PROPERTY_TABLE))
 _EMPTY_VALUES: Final = _GET_ALL(Properties())
 _SUBSCRIPTION_IDENTIFIER: Final = 0x0B
+_TOPIC_ALIAS: Final = 0x23
 _USER_PROPERTY: Final = 0x26
 
 
@@ -213,7 +214,9 @@ def decode_properties(data: bytes, pos: int, end: int, kind: int) -> tuple[Prope
             props.user_properties.append((key, item))
             continue
         if wire_type != STRING and wire_type != BINARY and not low <= value <= high:
-            raise MQTTProtocolError(ReasonCode.PROTOCOL_ERROR, f"property {name} has invalid value {value}")
+            # The specification names its own reason for a Topic Alias of 0.
+            reason = ReasonCode.TOPIC_ALIAS_INVALID if ident == _TOPIC_ALIAS else ReasonCode.PROTOCOL_ERROR
+            raise MQTTProtocolError(reason, f"property {name} has invalid value {value}")
         if ident == _SUBSCRIPTION_IDENTIFIER:
             props.subscription_identifiers.append(value)
         else:

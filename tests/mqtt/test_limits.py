@@ -240,7 +240,6 @@ def test_property_not_allowed_in_will_properties() -> None:
         (connect5(h("17 02")), "request problem information 2"),
         (connect5(h("19 02")), "request response information 2"),
         (publish5(h("01 02")), "payload format indicator 2"),
-        (publish5(h("23 00 00")), "topic alias 0"),
         (publish5(h("0B 00")), "subscription identifier 0"),
         (h("20 05 00 00 02 24 02"), "maximum QoS 2"),
         (h("20 05 00 00 02 25 02"), "retain available 2"),
@@ -251,6 +250,10 @@ def test_property_not_allowed_in_will_properties() -> None:
 )
 def test_property_value_out_of_range(data: bytes, what: str) -> None:
     assert decode_error(data, 5) == PROTOCOL, what
+
+
+def test_topic_alias_0_is_topic_alias_invalid() -> None:
+    assert decode_error(publish5(h("23 00 00")), 5) == ReasonCode.TOPIC_ALIAS_INVALID
 
 
 def test_property_length_past_the_packet() -> None:
