@@ -110,6 +110,7 @@ class Broker:
         if session is not None and session.connection is not None:
             old = session.connection
             old.server_disconnect(ReasonCode.SESSION_TAKEN_OVER, events.DUPLICATE_CLIENTID, will=True)
+            session = self.sessions.get(client_id)  # ending the old connection may have ended its session
         if session is not None and (clean_start or session.expired(time.time())):
             self._discard_session(session)
             session = None

@@ -155,9 +155,13 @@ class MQTTConnection(asyncio.Protocol):
             self._protocol_error(exc)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self._end()
+
+    def _end(self) -> None:
+        """Will, lifecycle event and session detach: once, as soon as the connection is known to be over."""
         previous = self.state
         self.state = State.CLOSED
-        self.closing = True
         self.broker.connections.discard(self)
         session = self.session
         if previous is not State.CONNECTED or session is None:
@@ -167,6 +171,13 @@ class MQTTConnection(asyncio.Protocol):
         self.broker.event_disconnected(session, self, self._client_initiated, self._disconnect_reason)
         self.broker.detach(session, self)
         self.broker.flush()
+
+    def client_closed(self) -> None:
+        """The client ended the transport cleanly (a WebSocket Close frame): no will, as for DISCONNECT."""
+        if self.state is State.CONNECTED and not self.closing:
+            self._send_will = False
+            self._client_initiated = True
+            self._disconnect_reason = events.CLIENT_INITIATED_DISCONNECT
 
     def pause_writing(self) -> None:
         self.paused = True
@@ -211,6 +222,9 @@ class MQTTConnection(asyncio.Protocol):
         self.closing = True
         self.flush()
         self.transport.close()
+        # A TLS close waits for the peer's close_notify (up to 30 s when the peer is dead): do not make the
+        # will and the lifecycle event wait for it.
+        self._end()
 
     def server_disconnect(self, reason: int, event_reason: str, *, will: bool) -> None:
         """Ends the connection from our side, telling an MQTT 5 client why."""

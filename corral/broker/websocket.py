@@ -104,6 +104,9 @@ class WebSocketTransport(asyncio.Transport):
             await self._reading.wait()
             message = await self._ws.receive()
             if message["type"] == "websocket.disconnect":
+                if message.get("code", 1006) not in (1005, 1006):
+                    # A Close frame from the client: AWS counts it as a clean, client-initiated disconnect.
+                    self._protocol.client_closed()
                 return
             data = message.get("bytes")
             if data is None:
