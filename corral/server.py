@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import logging
 import os
@@ -96,7 +97,8 @@ class CorralServer:
             await mqtt_over_websocket(websocket, self.broker)
 
         async def health(request: Request) -> JSONResponse:
-            return JSONResponse({"status": "ok", "connections": len(self.broker.connections)})
+            stats = dataclasses.asdict(self.broker.stats)
+            return JSONResponse({"status": "ok", "open_connections": len(self.broker.connections), **stats})
 
         return Starlette(routes=[WebSocketRoute("/mqtt", mqtt_endpoint), Route("/health", health)])
 

@@ -63,6 +63,8 @@ class Broker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._event_versions: dict[str, int] = {}
+        # Topic name -> the reason a publish to it is refused (None: accepted), whatever the client.
+        self.topic_checks: dict[str, int | None] = {}
         self.shutting_down = False
 
     # -- lifecycle -----------------------------------------------------------------------------------

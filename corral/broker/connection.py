@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 10.0
 SESSION_EXPIRY_NEVER = 0xFFFFFFFF
 PINGRESP = b"\xd0\x00"
+_UNCHECKED: Any = object()
+_TOPIC_CHECKS_MAX = 65536
 
 # Reserved topics a device may publish to; every other topic starting with '$' is the broker's own.
 _PUBLISHABLE_RESERVED = ("$aws/things/", "$aws/rules/", "$aws/certificates/", "$aws/provisioning-templates/")
@@ -413,17 +415,18 @@ class MQTTConnection(asyncio.Protocol):
             # AWS IoT does not support QoS 2: the publish is refused and the client disconnected.
             self.server_disconnect(ReasonCode.QOS_NOT_SUPPORTED, events.CLIENT_ERROR, will=True)
             return
-        limits = self.limits
-        if len(packet.payload) > limits.payload_max_bytes:
+        if len(packet.payload) > self.limits.payload_max_bytes:
             self.server_disconnect(ReasonCode.PACKET_TOO_LARGE, events.CLIENT_ERROR, will=True)
             return
-        try:
-            validate_topic_name(topic, limits)
-        except TopicError:
-            self._refuse_publish(packet, ReasonCode.TOPIC_NAME_INVALID)
-            return
-        if topic[0] == "$" and not reserved_topic_publishable(topic):
-            self._refuse_publish(packet, ReasonCode.NOT_AUTHORIZED)
+        checks = self.broker.topic_checks
+        refusal = checks.get(topic, _UNCHECKED)
+        if refusal is _UNCHECKED:
+            refusal = self._topic_refusal(topic)
+            if len(checks) >= _TOPIC_CHECKS_MAX:
+                checks.clear()
+            checks[topic] = refusal
+        if refusal is not None:
+            self._refuse_publish(packet, refusal)
             return
         if not self.broker.authorizer.authorize_publish(self.principal, self.client_id, topic):
             self._refuse_publish(packet, ReasonCode.NOT_AUTHORIZED)
@@ -432,6 +435,16 @@ class MQTTConnection(asyncio.Protocol):
         if packet.qos == 1 and not self.closing:
             assert packet.packet_id is not None
             self.write(b"\x40\x02" + packet.packet_id.to_bytes(2, "big"))
+
+    def _topic_refusal(self, topic: str) -> int | None:
+        """Why no client may publish to ``topic`` (AWS's topic rules and reserved topics), or None."""
+        try:
+            validate_topic_name(topic, self.limits)
+        except TopicError:
+            return ReasonCode.TOPIC_NAME_INVALID
+        if topic[0] == "$" and not reserved_topic_publishable(topic):
+            return ReasonCode.NOT_AUTHORIZED
+        return None
 
     def _resolve_alias(self, topic: str, alias: int) -> str:
         if alias == 0 or alias > self.limits.topic_alias_max:

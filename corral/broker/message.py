@@ -59,7 +59,10 @@ class Message:
         self.retain = retain
         self.properties = properties
         self.sender = sender
-        self.created = time.monotonic()
+        # Only a message with an MQTT 5 expiry needs its age; the clock is not read for the others.
+        self.created = (
+            time.monotonic() if properties is not None and properties.message_expiry_interval else 0.0
+        )
         self._cache: dict[tuple[int, int, bool], tuple[bytes, bytes]] = {}
 
     @classmethod

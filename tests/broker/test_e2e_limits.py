@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from corral.mqtt.packets import Connack, Disconnect, Packet, Puback, Publish
@@ -544,6 +545,9 @@ def test_qos0_subscriber_that_never_reads_does_not_stall_others_or_grow_memory(
         assert 0 < len(backlog) < count // 2, f"{len(backlog)} of {count} messages were buffered"
         indexes = [int.from_bytes(m.payload[:4], "big") for m in backlog]
         assert indexes == sorted(indexes)
+    # The drops are counted where an operator can see them.
+    health = httpx.get(f"http://127.0.0.1:{server.http_port}/health", timeout=10).json()
+    assert health["dropped_qos0"] >= count - len(backlog)
 
 
 def test_qos1_subscriber_that_never_reads_is_disconnected_while_others_continue(
