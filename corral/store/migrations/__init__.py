@@ -1,0 +1,1 @@
+"""Alembic migrations for the store; ``Store.open`` runs them up to head. See ``env.py``."""

@@ -1,0 +1,267 @@
+"""The control plane's tables, as SQLAlchemy Core metadata: the one description of the database.
+
+Conventions (the migrations in ``corral/store/migrations/versions`` must say exactly the same; a test compares
+the migrated database with this module on SQLite and PostgreSQL):
+
+- Every row carries ``account_id``, the 12-digit AWS account, as the first column and, except for
+  ``access_keys`` (looked up by key id alone), the first column of the primary key.
+- Timestamps are float epoch seconds (UTC) in ``Double`` columns, never ``DateTime``: AWS's IoT wire format is
+  epoch seconds, SQLite has no time zone type, and a float compares and sorts the same on both backends.
+  Use :func:`epoch_now` for "now".
+- Structured values (attributes, searchable attributes, transfer data, registration configs) are
+  ``sqlalchemy.JSON``; a Python ``None`` in a nullable JSON column is SQL NULL, not JSON ``null``.
+- Enumerations (statuses, modes) are plain strings: the registry validates them, so the database does not
+  refuse a value AWS adds tomorrow. Names and ARNs are unbounded strings for the same reason; the registry
+  enforces AWS's lengths.
+- Foreign keys keep rows from pointing at nothing (versions, attachments, memberships and principals of a
+  deleted policy or thing go with it); AWS's conflict rules (a policy that is still attached, a thing type in
+  use) are the registry's to enforce and report.
+- Constraint and index names come from :data:`NAMING_CONVENTION`, so they are the same on every backend.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Double,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def epoch_now() -> float:
+    """The current time as the store keeps timestamps: float seconds since the epoch, UTC."""
+    return time.time()
+
+
+def _account() -> Column[str]:
+    return Column("account_id", String(12), primary_key=True)
+
+
+def _json(name: str, *, nullable: bool = False) -> Column[object]:
+    return Column(name, JSON(none_as_null=True), nullable=nullable)
+
+
+def _time(name: str, *, nullable: bool = False) -> Column[float]:
+    return Column(name, Double(), nullable=nullable)
+
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("account_id", String(12), nullable=False),
+    Column("access_key_id", String, primary_key=True),
+    Column("secret_access_key", String, nullable=False),
+    Column("user_name", String, nullable=False),
+    Column("status", String, nullable=False),  # Active | Inactive
+    _time("created_at"),
+)
+
+thing_types = Table(
+    "thing_types",
+    metadata,
+    _account(),
+    Column("thing_type_name", String, primary_key=True),
+    Column("thing_type_id", String, nullable=False),
+    Column("thing_type_arn", String, nullable=False),
+    Column("description", Text, nullable=True),
+    _json("searchable_attributes"),  # list of attribute names
+    Column("deprecated", Boolean, nullable=False),
+    _time("deprecation_date", nullable=True),
+    _time("created_at"),
+)
+
+things = Table(
+    "things",
+    metadata,
+    _account(),
+    Column("thing_name", String, primary_key=True),
+    Column("thing_id", String, nullable=False),  # uuid4, as AWS
+    Column("thing_arn", String, nullable=False),
+    Column("thing_type_name", String, nullable=True),
+    _json("attributes"),  # {name: value}, strings only
+    Column("version", Integer, nullable=False),
+    _time("created_at"),
+    _time("updated_at"),
+    # No ON DELETE: a thing type in use is not deleted (the registry checks first, this is the backstop).
+    ForeignKeyConstraint(
+        ["account_id", "thing_type_name"], ["thing_types.account_id", "thing_types.thing_type_name"]
+    ),
+    Index(None, "account_id", "thing_type_name"),
+)
+
+thing_groups = Table(
+    "thing_groups",
+    metadata,
+    _account(),
+    Column("group_name", String, primary_key=True),
+    Column("group_id", String, nullable=False),
+    Column("group_arn", String, nullable=False),
+    Column("parent_group_name", String, nullable=True),
+    Column("description", Text, nullable=True),
+    _json("attributes"),
+    Column("version", Integer, nullable=False),
+    _time("created_at"),
+    # No ON DELETE: AWS refuses to delete a group that has child groups.
+    ForeignKeyConstraint(
+        ["account_id", "parent_group_name"], ["thing_groups.account_id", "thing_groups.group_name"]
+    ),
+    Index(None, "account_id", "parent_group_name"),
+)
+
+thing_group_members = Table(
+    "thing_group_members",
+    metadata,
+    _account(),
+    Column("group_name", String, primary_key=True),
+    Column("thing_name", String, primary_key=True),
+    ForeignKeyConstraint(
+        ["account_id", "group_name"],
+        ["thing_groups.account_id", "thing_groups.group_name"],
+        ondelete="CASCADE",
+    ),
+    ForeignKeyConstraint(
+        ["account_id", "thing_name"], ["things.account_id", "things.thing_name"], ondelete="CASCADE"
+    ),
+    Index(None, "account_id", "thing_name"),
+)
+
+ca_certificates = Table(
+    "ca_certificates",
+    metadata,
+    _account(),
+    Column("certificate_id", String, primary_key=True),  # lowercase hex SHA-256 of the DER
+    Column("certificate_arn", String, nullable=False),
+    Column("certificate_pem", Text, nullable=False),
+    Column("status", String, nullable=False),  # ACTIVE | INACTIVE
+    Column("auto_registration_status", String, nullable=False),  # ENABLE | DISABLE
+    _json("registration_config", nullable=True),
+    Column("certificate_mode", String, nullable=False),  # DEFAULT | SNI_ONLY
+    Column("owned_by", String(12), nullable=False),
+    Column("customer_version", Integer, nullable=False),
+    Column("generation_id", String, nullable=False),
+    _time("created_at"),
+    _time("last_modified_at"),
+    _time("validity_not_before"),
+    _time("validity_not_after"),
+)
+
+certificates = Table(
+    "certificates",
+    metadata,
+    _account(),
+    Column("certificate_id", String, primary_key=True),  # lowercase hex SHA-256 of the DER
+    Column("certificate_arn", String, nullable=False),
+    Column("certificate_pem", Text, nullable=False),
+    # ACTIVE | INACTIVE | REVOKED | PENDING_TRANSFER | REGISTER_INACTIVE | PENDING_ACTIVATION
+    Column("status", String, nullable=False),
+    # The registered CA that signed it; no foreign key: certificates Corral's own CA issued have none, and
+    # whether a CA with certificates may go is an AWS rule the registry applies.
+    Column("ca_certificate_id", String, nullable=True),
+    Column("certificate_mode", String, nullable=False),  # DEFAULT | SNI_ONLY
+    Column("owned_by", String(12), nullable=False),
+    Column("previous_owned_by", String(12), nullable=True),
+    _json("transfer_data", nullable=True),
+    Column("customer_version", Integer, nullable=False),
+    Column("generation_id", String, nullable=False),
+    _time("created_at"),
+    _time("last_modified_at"),
+    _time("validity_not_before"),
+    _time("validity_not_after"),
+    Index(None, "account_id", "ca_certificate_id"),
+    # The broker finds the certificate a device presents by its fingerprint, before it knows the account.
+    Index(None, "certificate_id"),
+)
+
+registration_codes = Table(
+    "registration_codes",
+    metadata,
+    _account(),
+    Column("registration_code", String, nullable=False),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    _account(),
+    Column("policy_name", String, primary_key=True),
+    Column("policy_arn", String, nullable=False),
+    Column("default_version_id", Integer, nullable=False),
+    _time("created_at"),
+    _time("last_modified_at"),
+    Column("generation_id", String, nullable=False),
+)
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    _account(),
+    Column("policy_name", String, primary_key=True),
+    Column("version_id", Integer, primary_key=True),
+    Column("document", Text, nullable=False),
+    _time("created_at"),
+    ForeignKeyConstraint(
+        ["account_id", "policy_name"], ["policies.account_id", "policies.policy_name"], ondelete="CASCADE"
+    ),
+)
+
+policy_targets = Table(
+    "policy_targets",
+    metadata,
+    _account(),
+    Column("policy_name", String, primary_key=True),
+    Column("target", String, primary_key=True),  # a certificate ARN, thing group ARN, Cognito identity …
+    ForeignKeyConstraint(
+        ["account_id", "policy_name"], ["policies.account_id", "policies.policy_name"], ondelete="CASCADE"
+    ),
+    Index(None, "account_id", "target"),
+)
+
+thing_principals = Table(
+    "thing_principals",
+    metadata,
+    _account(),
+    Column("thing_name", String, primary_key=True),
+    Column("principal", String, primary_key=True),  # a certificate ARN, Cognito identity …
+    Column("principal_type", String, nullable=False),  # EXCLUSIVE_THING | NON_EXCLUSIVE_THING
+    ForeignKeyConstraint(
+        ["account_id", "thing_name"], ["things.account_id", "things.thing_name"], ondelete="CASCADE"
+    ),
+    Index(None, "account_id", "principal"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    _account(),
+    Column("resource_arn", String, primary_key=True),
+    Column("tag_key", String, primary_key=True),
+    Column("tag_value", String, nullable=False),
+)
+
+event_configurations = Table(
+    "event_configurations",
+    metadata,
+    _account(),
+    Column("event_type", String, primary_key=True),  # THING, THING_GROUP, CERTIFICATE, POLICY, …
+    Column("enabled", Boolean, nullable=False),
+)
