@@ -20,9 +20,12 @@ import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from corral.api.access_keys import AccessKeys
+from corral.api.app import AWSAPI
+from corral.api.credentials import CREDENTIALS_FILE
 from corral.api.http import HTTPListeners
 from corral.auth.ca import CorralPKI, ensure_pki, https_server_ssl_context, mqtt_server_ssl_context
 from corral.auth.principals import AllowAllAuthorizer, CertificateChainAuthenticator
@@ -31,6 +34,10 @@ from corral.broker.connection import MQTTConnection
 from corral.broker.persistence import load_state, save_state
 from corral.broker.websocket import mqtt_over_websocket
 from corral.config import Config
+from corral.registry.context import RegistryContext
+from corral.registry.endpoints import Endpoints
+from corral.registry.service import RegistryService
+from corral.store.engine import Store
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +93,18 @@ class CorralServer:
         self.broker = Broker(config.limits, CertificateChainAuthenticator(), AllowAllAuthorizer())
         self.http = HTTPListeners(self._asgi_app(), log_level="warning")
         self._servers: list[asyncio.Server] = []
+        self.store: Store | None = None
+        self.registry: RegistryService | None = None
+        self.api: AWSAPI | None = None
         self.endpoints: dict[str, Any] = {}
 
     @property
     def endpoints_file(self) -> Path:
         return self.data_dir / ENDPOINTS_FILE
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.data_dir / CREDENTIALS_FILE
 
     def _asgi_app(self) -> Starlette:
         async def mqtt_endpoint(websocket: WebSocket) -> None:
@@ -100,7 +114,34 @@ class CorralServer:
             stats = dataclasses.asdict(self.broker.stats)
             return JSONResponse({"status": "ok", "open_connections": len(self.broker.connections), **stats})
 
-        return Starlette(routes=[WebSocketRoute("/mqtt", mqtt_endpoint), Route("/health", health)])
+        async def aws_api(scope: Any, receive: Any, send: Any) -> None:
+            assert self.api is not None, "the API is created before the listeners start"
+            await self.api(scope, receive, send)
+
+        return Starlette(
+            routes=[
+                WebSocketRoute("/mqtt", mqtt_endpoint),
+                Route("/health", health, methods=["GET"]),
+                Mount("/", app=aws_api),
+            ]
+        )
+
+    async def _start_control_plane(self, endpoints: dict[str, str]) -> None:
+        """The store, the administrator's key and the AWS API with the registry behind it."""
+        config = self.config
+        self.store = store = await Store.open(config.database_url, self.data_dir)
+        keys = AccessKeys(store)
+        await keys.ensure_admin(self.credentials_file, PROFILE, config.account_id, config.region)
+        context = RegistryContext(
+            store=store,
+            account_id=config.account_id,
+            region=config.region,
+            publish=self.broker.publish_internal,
+        )
+        parts: list[object] = [Endpoints(mqtts=endpoints["mqtts"], https=endpoints["https"])]
+        self.registry = RegistryService(context, parts)
+        self.api = AWSAPI(keys)
+        self.api.add_service("iot", "iot", self.registry.handler)
 
     async def start(self) -> dict[str, Any]:
         config = self.config
@@ -111,46 +152,50 @@ class CorralServer:
         restored = load_state(self.broker, self.data_dir)
         if restored:
             log.info("restored %d persistent sessions", restored)
+
+        # Bind every socket first: the addresses are part of what the control plane answers.
+        mqtts = bind_sockets(_hosts(config.host), config.mqtts_port)
+        # The insecure port authenticates nobody, so it never leaves the machine.
+        insecure = (
+            bind_sockets(LOOPBACK, config.insecure_mqtt_port) if config.insecure_mqtt_port is not None else []
+        )
+        https = bind_sockets(_hosts(config.host), config.https_port)
+        http = bind_sockets(LOOPBACK, config.http_port)
+        display = _display_host(config.host)
+        addresses = {
+            "mqtts": f"{display}:{mqtts[0].getsockname()[1]}",
+            "https": f"{display}:{https[0].getsockname()[1]}",
+            "http": f"127.0.0.1:{http[0].getsockname()[1]}",
+        }
+        await self._start_control_plane(addresses)
+
         self.broker.start()
         loop = asyncio.get_running_loop()
         broker = self.broker
-
         mqtt_ctx = mqtt_server_ssl_context(pki)
-        mqtts = bind_sockets(_hosts(config.host), config.mqtts_port)
         for sock in mqtts:
             self._servers.append(
                 await loop.create_server(
                     lambda: MQTTConnection(broker, "mqtts"), sock=sock, ssl=mqtt_ctx, backlog=1024
                 )
             )
-        insecure_port: int | None = None
-        if config.insecure_mqtt_port is not None:
-            # Authenticates nobody, so it never leaves the machine.
-            insecure = bind_sockets(LOOPBACK, config.insecure_mqtt_port)
-            for sock in insecure:
-                self._servers.append(
-                    await loop.create_server(
-                        lambda: MQTTConnection(broker, "mqtt-insecure"), sock=sock, backlog=1024
-                    )
+        for sock in insecure:
+            self._servers.append(
+                await loop.create_server(
+                    lambda: MQTTConnection(broker, "mqtt-insecure"), sock=sock, backlog=1024
                 )
-            insecure_port = insecure[0].getsockname()[1]
-        https = bind_sockets(_hosts(config.host), config.https_port)
+            )
         https_ctx = https_server_ssl_context(pki)
         for sock in https:
             await self.http.listen(sock, https_ctx)
-        http = bind_sockets(LOOPBACK, config.http_port)
         for sock in http:
             await self.http.listen(sock, None)
 
-        display = _display_host(config.host)
         self.endpoints = {
-            "mqtts": f"{display}:{mqtts[0].getsockname()[1]}",
-            "https": f"{display}:{https[0].getsockname()[1]}",
-            "http": f"127.0.0.1:{http[0].getsockname()[1]}",
-            "mqtt_insecure": f"127.0.0.1:{insecure_port}" if insecure_port is not None else None,
+            **addresses,
+            "mqtt_insecure": f"127.0.0.1:{insecure[0].getsockname()[1]}" if insecure else None,
             "ca_file": str(pki.ca_cert_file.resolve()),
-            # The administrator's access key arrives with the API; until then there is no credentials file.
-            "credentials_file": None,
+            "credentials_file": str(self.credentials_file.resolve()),
             "profile": PROFILE,
             "account_id": config.account_id,
             "region": config.region,
@@ -170,6 +215,8 @@ class CorralServer:
         # Let the transports deliver the DISCONNECTs and close before the loop goes away.
         await asyncio.sleep(0)
         save_state(self.broker, self.data_dir)
+        if self.store is not None:
+            await self.store.close()
 
 
 def describe(endpoints: dict[str, Any], data_dir: Path) -> str:

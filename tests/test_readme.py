@@ -116,6 +116,16 @@ def test_readme_device_sdk_example(make_run: tuple[Path, dict[str, str]]) -> Non
     assert "connected" in result.stdout
 
 
+def test_readme_aws_cli_example(make_run: tuple[Path, dict[str, str]]) -> None:
+    work, endpoints = make_run
+    script = _blocks("sh")[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    command = ["bash", "-euo", "pipefail", "-c", script]
+    result = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"endpointAddress": endpoints["mqtts"]}
+
+
 def test_readme_config_example_loads(tmp_path: Path) -> None:
     toml = _blocks("toml")[0]
     (tmp_path / "corral.toml").write_text(toml)

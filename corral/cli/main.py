@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -55,6 +56,7 @@ def serve(config_file: str | None, hostnames: tuple[str, ...], **flags: Any) -> 
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations report themselves only on trouble
     from corral.server import serve as run_server
 
     async def run() -> None:
@@ -70,6 +72,27 @@ def serve(config_file: str | None, hostnames: tuple[str, ...], **flags: Any) -> 
         uvloop.run(run())
     except OSError as exc:
         raise click.ClickException(f"cannot start: {exc}") from None
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False), help="The server's data dir.")
+def env(data_dir: str | None) -> None:
+    """Print the shell exports that point the AWS CLI and SDKs at this Corral."""
+    import json
+
+    endpoints_file = _data_dir(data_dir) / "endpoints.json"
+    try:
+        endpoints = json.loads(endpoints_file.read_text())
+    except FileNotFoundError:
+        raise click.ClickException(f"{endpoints_file} not found: is `corral serve` running?") from None
+    exports = {
+        "AWS_ENDPOINT_URL": f"http://{endpoints['http']}",
+        "AWS_SHARED_CREDENTIALS_FILE": endpoints["credentials_file"],
+        "AWS_PROFILE": endpoints["profile"],
+        "AWS_DEFAULT_REGION": endpoints["region"],
+    }
+    for name, value in exports.items():
+        click.echo(f"export {name}={shlex.quote(str(value))}")
 
 
 @main.command("issue-certificate")

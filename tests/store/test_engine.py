@@ -252,7 +252,7 @@ def _open_and_write(database_url: str | None, data_dir: str, name: str, barrier:
     """A child process: wait for the other, then open (and so migrate) the store and write one thing."""
 
     async def run() -> None:
-        barrier.wait(timeout=60)
+        barrier.wait(timeout=90)
         async with await Store.open(database_url, Path(data_dir)) as store, store.begin() as conn:
             await conn.execute(things.insert().values(thing_row(name)))
 
@@ -269,7 +269,7 @@ async def test_two_processes_open_a_new_database_at_once(database_url: str | Non
     for child in children:
         child.start()
     for child in children:
-        await asyncio.to_thread(child.join, 60)
+        await asyncio.to_thread(child.join, 100)  # spawn start-up is slow on a loaded 2-core machine
     assert [child.exitcode for child in children] == [0, 0]
     async with await Store.open(database_url, tmp_path) as store, store.read() as conn:
         names = (

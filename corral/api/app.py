@@ -1,0 +1,150 @@
+"""The AWS API: one ASGI application for every service Corral answers as.
+
+A request is routed by its SigV4 credential scope's service name (``iot``, ``iotdata``...), verified
+against the access keys in the store, matched to an operation of that service's botocore model, parsed,
+handed to the domain's service object, and its result (or error) serialized in the service's protocol.
+Domain errors carry their AWS code and status (``RegistryError``); anything else is our fault and answers
+500 ``InternalFailureException``, logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.model import ServiceModel
+
+from corral.api.access_keys import AccessKeys
+from corral.api.protocol import (
+    HttpResponse,
+    ProtocolError,
+    UnknownOperationError,
+    error_response,
+    load_service_model,
+    new_request_id,
+    parse_request,
+    profile_for,
+    route,
+    serialize_error,
+    serialize_response,
+)
+from corral.auth.sigv4 import SigV4Error, credential_scope_service, verify
+from corral.registry.errors import RegistryError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+MAX_BODY = 16 * 1024 * 1024
+MISSING_TOKEN = ("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
+
+
+@dataclass(slots=True)
+class ServiceEndpoint:
+    """One AWS service as Corral answers it: its model and where its operations are implemented."""
+
+    model: ServiceModel
+    handler: Callable[[str], Handler | None]
+
+
+class AWSAPI:
+    def __init__(self, keys: AccessKeys, clock: Callable[[], datetime] | None = None) -> None:
+        self.keys = keys
+        self.services: dict[str, ServiceEndpoint] = {}
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def add_service(
+        self, signing_name: str, model_name: str, handler: Callable[[str], Handler | None]
+    ) -> None:
+        self.services[signing_name] = ServiceEndpoint(load_service_model(model_name), handler)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = await _read_body(receive)
+        response = await self.respond(scope, body)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status,
+                "headers": [
+                    (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
+
+    async def respond(self, scope: Scope, body: bytes) -> HttpResponse:
+        request_id = new_request_id()
+        method: str = scope["method"]
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        raw_query: bytes = scope.get("query_string", b"")
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        signing_name = credential_scope_service(headers, raw_query)
+        endpoint = self.services.get(signing_name or "")
+        model = endpoint.model if endpoint is not None else self._fallback_model()
+        if endpoint is None:
+            code, message, status = MISSING_TOKEN
+            if signing_name is not None:
+                log.warning(
+                    "request for a service Corral does not offer: %s %s (%s)", method, raw_path, signing_name
+                )
+            return serialize_error(model, code, message, status, request_id=request_id)
+        try:
+            verify(method, raw_path, raw_query, headers, body, self.keys.secret_for, self._clock())
+            match = route(model, method, raw_path, raw_query, headers, body)
+            operation = match.operation
+            handler = endpoint.handler(operation.name)
+            if handler is None:
+                # A real operation Corral does not implement answers as one AWS does not know.
+                log.warning("unsupported %s operation: %s", signing_name, operation.name)
+                profile = profile_for(model)
+                message = profile.unknown_operation_message.format(action=operation.name)
+                return serialize_error(
+                    model, profile.unknown_operation_code, message, profile.unknown_operation_status,
+                    request_id=request_id,
+                )  # fmt: skip
+            params = parse_request(
+                operation, method, raw_path, raw_query, headers, body, path_params=match.path_params
+            )
+            output = await handler(params)
+            return serialize_response(operation, output, request_id=request_id)
+        except SigV4Error as exc:
+            return serialize_error(model, exc.code, exc.message, exc.status, request_id=request_id)
+        except UnknownOperationError as exc:
+            log.warning(exc.describe())
+            return error_response(model, exc, request_id=request_id)
+        except ProtocolError as exc:
+            return error_response(model, exc, request_id=request_id)
+        except RegistryError as exc:
+            return serialize_error(model, exc.code, exc.message, exc.status, exc.extra, request_id=request_id)
+        except Exception:
+            log.exception("internal error in %s %s", method, raw_path)
+            return serialize_error(
+                model, "InternalFailureException", "Internal failure", 500, request_id=request_id
+            )
+
+    def _fallback_model(self) -> ServiceModel:
+        endpoint = self.services.get("iot")
+        return endpoint.model if endpoint is not None else load_service_model("iot")
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            break
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)

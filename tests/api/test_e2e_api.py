@@ -1,0 +1,137 @@
+"""The AWS API of a real `corral serve`, driven by the real aws CLI and boto3, with the key it wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.exceptions
+import httpx
+import pytest
+
+from tests.harness import RunningServer
+
+AWS = str(Path(sys.executable).parent / "aws")
+CORRAL = str(Path(sys.executable).parent / "corral")
+
+
+def corral_env(server: RunningServer) -> dict[str, str]:
+    """What `corral env` tells a user to export, parsed."""
+    out = subprocess.run(
+        [CORRAL, "env", "--data-dir", str(server.data_dir)], capture_output=True, text=True, check=True
+    ).stdout
+    exports: dict[str, str] = {}
+    for line in out.splitlines():
+        assert line.startswith("export ")
+        name, _, value = line[len("export ") :].partition("=")
+        exports[name] = shlex.split(value)[0]
+    return exports
+
+
+def aws(
+    server: RunningServer, *args: str, env: dict[str, str | None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Runs the aws CLI with `corral env`'s exports; ``env`` overrides them (None removes a variable)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    environment.update(corral_env(server))
+    for name, value in (env or {}).items():
+        if value is None:
+            environment.pop(name, None)
+        else:
+            environment[name] = value
+    return subprocess.run([AWS, *args], capture_output=True, text=True, timeout=60, env=environment)
+
+
+def iot_client(server: RunningServer, **kwargs: Any) -> Any:
+    session = boto3.Session(profile_name="corral")
+    return session.client("iot", **kwargs)
+
+
+@pytest.fixture
+def profile_env(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", server.endpoints["credentials_file"])
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+
+
+def test_endpoints_name_a_private_credentials_file_with_the_corral_profile(server: RunningServer) -> None:
+    credentials = Path(server.endpoints["credentials_file"])
+    assert credentials.stat().st_mode & 0o777 == 0o600
+    text = credentials.read_text()
+    assert "[corral]" in text and "aws_access_key_id = AKIA" in text
+    assert server.endpoints["profile"] == "corral"
+
+
+def test_aws_cli_describe_endpoint_with_corral_env(server: RunningServer) -> None:
+    result = aws(server, "iot", "describe-endpoint", "--endpoint-type", "iot:Data-ATS")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"endpointAddress": server.endpoints["mqtts"]}
+    result = aws(server, "iot", "describe-endpoint", "--endpoint-type", "iot:CredentialProvider")
+    assert json.loads(result.stdout) == {"endpointAddress": server.endpoints["https"]}
+
+
+def test_the_admin_key_survives_a_restart(server: RunningServer) -> None:
+    before = Path(server.endpoints["credentials_file"]).read_text()
+    server.restart()
+    assert Path(server.endpoints["credentials_file"]).read_text() == before
+    assert aws(server, "iot", "describe-endpoint").returncode == 0
+
+
+def test_boto3_over_https_with_the_corral_ca(server: RunningServer, profile_env: None) -> None:
+    client = iot_client(
+        server, endpoint_url=f"https://{server.endpoints['https']}", verify=str(server.ca_file)
+    )
+    assert client.describe_endpoint(endpointType="iot:Jobs")["endpointAddress"] == server.endpoints["https"]
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        client.describe_endpoint(endpointType="iot:Nonsense")
+    assert caught.value.response["Error"]["Code"] == "InvalidRequestException"
+
+
+def test_wrong_secret_is_an_invalid_signature(server: RunningServer) -> None:
+    key_id = corral_key_id(server)
+    result = aws(
+        server, "iot", "describe-endpoint",
+        env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": "x" * 40, "AWS_PROFILE": None},
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "(InvalidSignatureException)" in result.stderr
+    assert "The request signature we calculated does not match" in result.stderr
+
+
+def test_unknown_access_key_is_unrecognized(server: RunningServer) -> None:
+    result = aws(
+        server, "iot", "describe-endpoint",
+        env={"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "y" * 40,
+             "AWS_PROFILE": None},
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "(UnrecognizedClientException)" in result.stderr
+
+
+def test_unsigned_request_is_refused(server: RunningServer) -> None:
+    response = httpx.get(f"http://{server.endpoints['http']}/endpoint", timeout=10)
+    assert response.status_code == 403
+    assert response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    assert response.json()["message"] == "Missing Authentication Token"
+    assert response.headers["x-amzn-RequestId"]
+
+
+def test_an_operation_corral_does_not_offer_answers_as_aws_and_is_logged(server: RunningServer) -> None:
+    result = aws(server, "iot", "list-jobs")
+    assert result.returncode != 0
+    assert "(ResourceNotFoundException)" in result.stderr
+    assert "unsupported iot operation: ListJobs" in server.log()
+
+
+def corral_key_id(server: RunningServer) -> str:
+    for line in Path(server.endpoints["credentials_file"]).read_text().splitlines():
+        if line.startswith("aws_access_key_id"):
+            return line.split("=", 1)[1].strip()
+    raise AssertionError("no key in the credentials file")
