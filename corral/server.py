@@ -36,7 +36,14 @@ from corral.broker.websocket import mqtt_over_websocket
 from corral.config import Config
 from corral.registry.context import RegistryContext
 from corral.registry.endpoints import Endpoints
+from corral.registry.event_config import EventConfigurations, load_event_configurations
+from corral.registry.principals import Principals
 from corral.registry.service import RegistryService
+from corral.registry.tags import Tags
+from corral.registry.thing_group_members import ThingGroupMembers
+from corral.registry.thing_groups import ThingGroups
+from corral.registry.thing_types import ThingTypes
+from corral.registry.things import Things
 from corral.store.engine import Store
 
 log = logging.getLogger(__name__)
@@ -138,7 +145,17 @@ class CorralServer:
             region=config.region,
             publish=self.broker.publish_internal,
         )
-        parts: list[object] = [Endpoints(mqtts=endpoints["mqtts"], https=endpoints["https"])]
+        await load_event_configurations(context)
+        parts: list[object] = [
+            Endpoints(mqtts=endpoints["mqtts"], https=endpoints["https"]),
+            Things(context),
+            ThingTypes(context),
+            ThingGroups(context),
+            ThingGroupMembers(context),
+            Principals(context),
+            Tags(context),
+            EventConfigurations(context),
+        ]
         self.registry = RegistryService(context, parts)
         self.api = AWSAPI(keys)
         self.api.add_service("iot", "iot", self.registry.handler)
