@@ -1,15 +1,19 @@
 """Who a connection is, and the two interfaces the broker asks before it lets anything happen.
 
-The broker calls the authenticator once per CONNECT and the authorizer on CONNECT, PUBLISH, SUBSCRIBE and on
-every delivery (AWS's ``iot:Receive``). Authorization is synchronous because it sits on the per-message path:
-an implementation answers from compiled, in-memory policies. The defaults here are the foundation's:
-any certificate that chained to the Corral root CA during the TLS handshake is accepted, and everything
-is allowed. The registry replaces both.
+The broker calls the authenticator once per CONNECT, then asks the authorizer for the connection's
+``Grant``: the object it consults on PUBLISH, SUBSCRIBE and every delivery (AWS's ``iot:Receive``). A grant
+answers synchronously because it sits on the per-message path: an implementation answers from policies
+compiled for that connection, and may withdraw them (``on_revoked``) when the registry changes.
+
+The defaults here serve the loopback-only insecure listener and tests: any certificate that chained to the
+Corral root CA during the TLS handshake is accepted, and everything is allowed. ``corral serve`` uses the
+registry's authenticator and authorizer (``corral/registry/broker_auth.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -46,14 +50,29 @@ class Authenticator(Protocol):
         ...
 
 
+class Grant(Protocol):
+    """What one connection may do. ``on_revoked`` is set by the broker: the grant calls it when the
+    connection must end (its certificate deactivated, its iot:Connect permission withdrawn)."""
+
+    on_revoked: Callable[[], None] | None
+
+    def can_publish(self, topic: str) -> bool: ...
+
+    def can_retain_publish(self, topic: str) -> bool: ...
+
+    def can_subscribe(self, topic_filter: str) -> bool: ...
+
+    def can_receive(self, topic: str) -> bool: ...
+
+    def close(self) -> None:
+        """The connection is over; the grant stops following registry changes."""
+        ...
+
+
 class Authorizer(Protocol):
-    async def authorize_connect(self, principal: Principal, client_id: str) -> bool: ...
-
-    def authorize_publish(self, principal: Principal, client_id: str, topic: str) -> bool: ...
-
-    def authorize_subscribe(self, principal: Principal, client_id: str, topic_filter: str) -> bool: ...
-
-    def authorize_receive(self, principal: Principal, client_id: str, topic: str) -> bool: ...
+    async def authorize_connect(self, principal: Principal, client_id: str, remote_ip: str) -> Grant | None:
+        """The connection's grant, or None when iot:Connect is not allowed."""
+        ...
 
 
 class CertificateChainAuthenticator:
@@ -70,15 +89,30 @@ class CertificateChainAuthenticator:
         return certificate_principal(attempt.client_cert_der)
 
 
+class AllowAll:
+    """A grant that allows everything: the loopback-only insecure listener's, and the foundation's."""
+
+    on_revoked: Callable[[], None] | None = None
+
+    def can_publish(self, topic: str) -> bool:
+        return True
+
+    def can_retain_publish(self, topic: str) -> bool:
+        return True
+
+    def can_subscribe(self, topic_filter: str) -> bool:
+        return True
+
+    def can_receive(self, topic: str) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+ALLOW_ALL = AllowAll()
+
+
 class AllowAllAuthorizer:
-    async def authorize_connect(self, principal: Principal, client_id: str) -> bool:
-        return True
-
-    def authorize_publish(self, principal: Principal, client_id: str, topic: str) -> bool:
-        return True
-
-    def authorize_subscribe(self, principal: Principal, client_id: str, topic_filter: str) -> bool:
-        return True
-
-    def authorize_receive(self, principal: Principal, client_id: str, topic: str) -> bool:
-        return True
+    async def authorize_connect(self, principal: Principal, client_id: str, remote_ip: str) -> Grant | None:
+        return ALLOW_ALL

@@ -121,6 +121,7 @@ class Broker:
             session = Session(client_id=client_id, principal=conn.principal)
             self.sessions[client_id] = session
         session.principal = conn.principal
+        session.grant = conn.grant
         session.expiry_interval = expiry
         session.connection = conn
         session.disconnected_at = None
@@ -161,13 +162,12 @@ class Broker:
         if message.retain:
             self._retain(message)
         sessions = self.sessions
-        authorize_receive = self.authorizer.authorize_receive
         topic = message.topic
         for client_id, options in self.subscriptions.match(topic):
             if options.no_local and client_id == message.sender:
                 continue
             session = sessions[client_id]
-            if not authorize_receive(session.principal, client_id, topic):
+            if not session.grant.can_receive(topic):
                 continue
             self.deliver(session, message, options.qos, message.retain and options.retain_as_published)
         for hook in self.message_hooks:

@@ -15,7 +15,7 @@ import uuid
 from enum import Enum
 from typing import Any
 
-from corral.auth.principals import ANONYMOUS, ConnectAttempt, Principal
+from corral.auth.principals import ALLOW_ALL, ANONYMOUS, ConnectAttempt, Grant, Principal
 from corral.broker import events
 from corral.broker.broker import Broker
 from corral.broker.message import Message, forwarded_properties
@@ -85,6 +85,7 @@ class MQTTConnection(asyncio.Protocol):
         self.version = 4
         self.client_id = ""
         self.principal: Principal = ANONYMOUS
+        self.grant: Grant = ALLOW_ALL  # replaced by the authorizer's at CONNECT
         self.session: Session | None = None
         self.will: Will | None = None
         self.keep_alive = 0
@@ -172,6 +173,12 @@ class MQTTConnection(asyncio.Protocol):
             self._publish_will(self.will)
         self.broker.event_disconnected(session, self, self._client_initiated, self._disconnect_reason)
         self.broker.detach(session, self)
+        self.grant.close()
+        self.broker.flush()
+
+    def _revoked(self) -> None:
+        """The registry withdrew this connection's right to be connected (certificate or policy)."""
+        self.server_disconnect(ReasonCode.NOT_AUTHORIZED, events.AUTH_ERROR, will=True)
         self.broker.flush()
 
     def client_closed(self) -> None:
@@ -331,18 +338,21 @@ class MQTTConnection(asyncio.Protocol):
             remote_ip=self.remote_ip,
         )
         principal = await self.broker.authenticator.authenticate(attempt)
-        if principal is None or not await self.broker.authorizer.authorize_connect(principal, client_id):
-            self.broker.event_connect_failed(client_id, principal, self.remote_ip)
-            self._refuse(ReasonCode.NOT_AUTHORIZED)
-            return
-        if will is not None and not self.broker.authorizer.authorize_publish(
-            principal, client_id, will.topic
-        ):
+        grant = None
+        if principal is not None:
+            grant = await self.broker.authorizer.authorize_connect(principal, client_id, self.remote_ip)
+        if grant is not None and will is not None and not grant.can_publish(will.topic):
+            grant.close()
+            grant = None
+        if principal is None or grant is None:
             self.broker.event_connect_failed(client_id, principal, self.remote_ip)
             self._refuse(ReasonCode.NOT_AUTHORIZED)
             return
         if self.closing:
+            grant.close()
             return
+        self.grant = grant
+        grant.on_revoked = self._revoked
         self.client_id = client_id
         self.principal = principal
         self.will = will
@@ -428,7 +438,8 @@ class MQTTConnection(asyncio.Protocol):
         if refusal is not None:
             self._refuse_publish(packet, refusal)
             return
-        if not self.broker.authorizer.authorize_publish(self.principal, self.client_id, topic):
+        grant = self.grant
+        if not grant.can_publish(topic) or (packet.retain and not grant.can_retain_publish(topic)):
             self._refuse_publish(packet, ReasonCode.NOT_AUTHORIZED)
             return
         self.broker.publish(Message.from_publish(packet, self.version, self.client_id, topic))
@@ -469,7 +480,7 @@ class MQTTConnection(asyncio.Protocol):
 
     def _publish_will(self, will: Will) -> None:
         # The topic was checked at CONNECT; the policy is asked again because it may have changed since.
-        if not self.broker.authorizer.authorize_publish(self.principal, self.client_id, will.topic):
+        if not self.grant.can_publish(will.topic):
             return
         props = forwarded_properties(will.properties)
         self.broker.publish(Message(will.topic, will.payload, will.qos, will.retain, props, self.client_id))
@@ -509,13 +520,12 @@ class MQTTConnection(asyncio.Protocol):
             codes.append(granted)
             granted_filters.append((topic_filter, options, is_new))
         self.send_packet(Suback(packet.packet_id, codes))
-        authorize_receive = self.broker.authorizer.authorize_receive
         for topic_filter, options, is_new in granted_filters:
             if options.retain_handling == 2 or (options.retain_handling == 1 and not is_new):
                 continue
             # AWS sends a retained message on subscribe only to a filter naming its topic exactly.
             message = self.broker.retained.get(topic_filter)
-            if message is not None and authorize_receive(self.principal, self.client_id, message.topic):
+            if message is not None and self.grant.can_receive(message.topic):
                 self.broker.deliver(session, message, options.qos, True)
         self.broker.event_subscriptions(session, True, [f for f, _, _ in granted_filters])
 
@@ -530,7 +540,7 @@ class MQTTConnection(asyncio.Protocol):
             validate_topic_filter(topic_filter, limits)
         except TopicError:
             return ReasonCode.TOPIC_FILTER_INVALID
-        if not self.broker.authorizer.authorize_subscribe(self.principal, self.client_id, topic_filter):
+        if not self.grant.can_subscribe(topic_filter):
             return ReasonCode.NOT_AUTHORIZED
         if (
             topic_filter not in session.subscriptions
