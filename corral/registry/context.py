@@ -60,9 +60,14 @@ class RegistryContext:
         self.publish(topic, orjson.dumps(message))
 
 
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+_ACRONYM_END = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_WORD_START = re.compile(r"([a-z0-9])([A-Z])")
 
 
 def snake_case(operation_name: str) -> str:
-    """``CreateKeysAndCertificate`` -> ``create_keys_and_certificate``: how operations are named in code."""
-    return _CAMEL.sub("_", operation_name).lower()
+    """``CreateKeysAndCertificate`` -> ``create_keys_and_certificate``: how operations are named in code.
+
+    An acronym stays one word: ``DeleteCACertificate`` -> ``delete_ca_certificate``,
+    ``ListCertificatesByCA`` -> ``list_certificates_by_ca``, ``ListThingPrincipalsV2`` ->
+    ``list_thing_principals_v2``."""
+    return _WORD_START.sub(r"\1_\2", _ACRONYM_END.sub(r"\1_\2", operation_name)).lower()

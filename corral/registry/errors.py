@@ -61,6 +61,11 @@ class CertificateValidation(RegistryError):
     status = 400
 
 
+class RegistrationCodeValidation(RegistryError):
+    code = "RegistrationCodeValidationException"
+    status = 400
+
+
 class CertificateConflict(RegistryError):
     code = "CertificateConflictException"
     status = 409
