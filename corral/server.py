@@ -13,6 +13,7 @@ import errno
 import logging
 import os
 import socket
+import ssl
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,13 @@ from corral.broker.connection import MQTTConnection
 from corral.broker.persistence import load_state, save_state
 from corral.broker.websocket import mqtt_over_websocket
 from corral.config import Config
+from corral.registry.broker_auth import PolicyAuthorizer, RegistryAuthenticator
+from corral.registry.cas import CACertificates
+from corral.registry.certificates import Certificates
 from corral.registry.context import RegistryContext
 from corral.registry.endpoints import Endpoints
 from corral.registry.event_config import EventConfigurations, load_event_configurations
+from corral.registry.policies import Policies
 from corral.registry.principals import Principals
 from corral.registry.service import RegistryService
 from corral.registry.tags import Tags
@@ -44,6 +49,7 @@ from corral.registry.thing_group_members import ThingGroupMembers
 from corral.registry.thing_groups import ThingGroups
 from corral.registry.thing_types import ThingTypes
 from corral.registry.things import Things
+from corral.registry.trust import TrustAnchors
 from corral.store.engine import Store
 
 log = logging.getLogger(__name__)
@@ -97,6 +103,7 @@ class CorralServer:
         self.config = config
         self.data_dir = config.data_dir
         self.pki: CorralPKI | None = None
+        # start() replaces these defaults with the registry's before any listener accepts a connection.
         self.broker = Broker(config.limits, CertificateChainAuthenticator(), AllowAllAuthorizer())
         self.http = HTTPListeners(self._asgi_app(), log_level="warning")
         self._servers: list[asyncio.Server] = []
@@ -133,8 +140,11 @@ class CorralServer:
             ]
         )
 
-    async def _start_control_plane(self, endpoints: dict[str, str]) -> None:
-        """The store, the administrator's key and the AWS API with the registry behind it."""
+    async def _start_control_plane(
+        self, endpoints: dict[str, str], pki: CorralPKI, tls_contexts: list[ssl.SSLContext]
+    ) -> None:
+        """The store, the administrator's key, the AWS API with the registry behind it, and the registry
+        as the broker's authenticator and authorizer."""
         config = self.config
         self.store = store = await Store.open(config.database_url, self.data_dir)
         keys = AccessKeys(store)
@@ -155,7 +165,13 @@ class CorralServer:
             Principals(context),
             Tags(context),
             EventConfigurations(context),
+            Certificates(context, pki),
+            CACertificates(context),
+            Policies(context),
         ]
+        self.broker.authenticator = RegistryAuthenticator(context)
+        self.broker.authorizer = PolicyAuthorizer(context)
+        await TrustAnchors(context, tls_contexts).load()
         self.registry = RegistryService(context, parts)
         self.api = AWSAPI(keys)
         self.api.add_service("iot", "iot", self.registry.handler)
@@ -184,12 +200,13 @@ class CorralServer:
             "https": f"{display}:{https[0].getsockname()[1]}",
             "http": f"127.0.0.1:{http[0].getsockname()[1]}",
         }
-        await self._start_control_plane(addresses)
+        mqtt_ctx = mqtt_server_ssl_context(pki)
+        https_ctx = https_server_ssl_context(pki)
+        await self._start_control_plane(addresses, pki, [mqtt_ctx, https_ctx])
 
         self.broker.start()
         loop = asyncio.get_running_loop()
         broker = self.broker
-        mqtt_ctx = mqtt_server_ssl_context(pki)
         for sock in mqtts:
             self._servers.append(
                 await loop.create_server(
@@ -202,7 +219,6 @@ class CorralServer:
                     lambda: MQTTConnection(broker, "mqtt-insecure"), sock=sock, backlog=1024
                 )
             )
-        https_ctx = https_server_ssl_context(pki)
         for sock in https:
             await self.http.listen(sock, https_ctx)
         for sock in http:

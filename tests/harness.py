@@ -1,12 +1,15 @@
 """A real ``corral serve`` in a subprocess on free loopback ports, for end-to-end tests.
 
-Tests talk to it only through its public contracts: the command line, ``endpoints.json`` and the network.
-Device certificates are issued from the server's own root CA in the data dir, as ``corral
-issue-certificate`` does.
+Tests talk to it only through its public contracts: the command line, ``endpoints.json``, the credentials it
+writes and the network. Device certificates come from the server's own API (CreateKeysAndCertificate, as
+an operator would make them) with a policy attached that allows every IoT action, so broker tests that are
+not about policies are not stopped by one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -18,9 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corral.auth.ca import certificate_id, ensure_pki, issue_client_certificate
+import boto3
 
 STARTUP_TIMEOUT = 30.0
+ALLOW_ALL_POLICY = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}]}'
+)
 
 
 @dataclass(frozen=True)
@@ -117,18 +123,39 @@ class RunningServer:
 
     # -- devices -------------------------------------------------------------------------------------
 
-    def issue_certificate(self, name: str) -> DeviceCertificate:
-        pki = ensure_pki(self.data_dir)
-        cert_pem, key_pem = issue_client_certificate(pki, name)
-        assert key_pem is not None
+    def iot(self) -> Any:
+        """A boto3 ``iot`` client with the administrator's key, on the loopback HTTP port."""
+        key_id = secret = ""
+        for line in Path(self.endpoints["credentials_file"]).read_text().splitlines():
+            name, _, value = (part.strip() for part in line.partition("="))
+            if name == "aws_access_key_id":
+                key_id = value
+            elif name == "aws_secret_access_key":
+                secret = value
+        return boto3.client(
+            "iot",
+            endpoint_url=f"http://{self.endpoints['http']}",
+            region_name=self.endpoints["region"],
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+        )
+
+    def issue_certificate(self, name: str, *, policy: str | None = ALLOW_ALL_POLICY) -> DeviceCertificate:
+        """An ACTIVE certificate from CreateKeysAndCertificate, with ``policy`` attached (None: none)."""
+        iot = self.iot()
+        created = iot.create_keys_and_certificate(setAsActive=True)
+        if policy is not None:
+            policy_name = "corral-test-" + hashlib.sha256(policy.encode()).hexdigest()[:12]
+            with contextlib.suppress(iot.exceptions.ResourceAlreadyExistsException):
+                iot.create_policy(policyName=policy_name, policyDocument=policy)
+            iot.attach_policy(policyName=policy_name, target=created["certificateArn"])
         folder = self.data_dir.parent / "devices" / name
         folder.mkdir(parents=True, exist_ok=True)
         cert_file, key_file = folder / "certificate.pem.crt", folder / "private.pem.key"
-        cert_file.write_bytes(cert_pem)
-        key_file.write_bytes(key_pem)
+        cert_file.write_text(created["certificatePem"])
+        key_file.write_text(created["keyPair"]["PrivateKey"])
         os.chmod(key_file, 0o600)
-        der = ssl.PEM_cert_to_DER_cert(cert_pem.decode())
-        return DeviceCertificate(cert_file, key_file, certificate_id(der))
+        return DeviceCertificate(cert_file, key_file, created["certificateId"])
 
     def client_ssl_context(self, device: DeviceCertificate | None) -> ssl.SSLContext:
         ctx = ssl.create_default_context(cafile=str(self.ca_file))

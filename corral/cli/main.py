@@ -19,7 +19,6 @@ DEFAULT_DATA_DIR = "./corral-data"
 
 
 def _data_dir(value: str | None) -> Path:
-    import os
 
     return Path(value or os.environ.get("CORRAL_DATA_DIR") or DEFAULT_DATA_DIR)
 
@@ -93,35 +92,6 @@ def env(data_dir: str | None) -> None:
     }
     for name, value in exports.items():
         click.echo(f"export {name}={shlex.quote(str(value))}")
-
-
-@main.command("issue-certificate")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="The server's data dir.")
-@click.option("--common-name", required=True, help="Subject CN, e.g. the thing name.")
-@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Where to write the files.")
-def issue_certificate(data_dir: str | None, common_name: str, out_dir: str) -> None:
-    """Issue a device certificate from the Corral root CA (writes certificate.pem.crt and private.pem.key)."""
-    from corral.auth.ca import certificate_id, ensure_pki, issue_client_certificate
-
-    pki = ensure_pki(_data_dir(data_dir))
-    cert_pem, key_pem = issue_client_certificate(pki, common_name)
-    assert key_pem is not None
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    cert_file = out / "certificate.pem.crt"
-    key_file = out / "private.pem.key"
-    cert_file.write_bytes(cert_pem)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        os.fchmod(fh.fileno(), 0o600)  # an existing file keeps its mode otherwise
-        fh.write(key_pem)
-    import ssl
-
-    der = ssl.PEM_cert_to_DER_cert(cert_pem.decode())
-    click.echo(f"certificateId {certificate_id(der)}")
-    click.echo(f"certificate   {cert_file}")
-    click.echo(f"private key   {key_file}")
-    click.echo(f"root CA       {pki.ca_cert_file}")
 
 
 if __name__ == "__main__":  # pragma: no cover

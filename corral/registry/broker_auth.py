@@ -1,0 +1,248 @@
+"""The registry as the broker's gatekeeper: who may connect, and what each connection's policies allow.
+
+Authentication: a device must present a certificate registered in this account and ACTIVE, and when it was
+registered with a CA, that CA must be ACTIVE too. A certificate signed by a registered CA with
+auto-registration on is registered just in time (PENDING_ACTIVATION) and refused until someone activates it.
+Only the loopback-only insecure listener admits anyone; its connections are anonymous and unrestricted.
+
+Authorization: at CONNECT the policies that apply to the certificate (its own, and its thing's groups') are
+compiled once into the connection's grant, with the policy variables it resolves (client id, thing,
+certificate fields); publish, subscribe and every delivery then ask that grant. When the registry reports a
+change, every live grant is recompiled, and a connection whose certificate or iot:Connect permission is
+gone is told to go (``on_revoked``), so a change reaches devices within a moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable
+
+from cryptography import x509
+from sqlalchemy import and_, select
+
+from corral.auth.policy import ConnectionContext, ConnectionPolicy, compile_policies, parse_policy
+from corral.auth.policy_certificate import certificate_fields
+from corral.auth.principals import (
+    ALLOW_ALL,
+    ANONYMOUS,
+    ConnectAttempt,
+    Grant,
+    Principal,
+    certificate_principal,
+)
+from corral.registry.certificate_x509 import issued_by
+from corral.registry.context import Change, RegistryContext
+from corral.registry.jitr import register_just_in_time
+from corral.registry.policies import policies_for_certificate
+from corral.store.schema import ca_certificates, certificates, thing_principals, things
+
+log = logging.getLogger(__name__)
+
+ACTIVE = "ACTIVE"
+
+
+class PolicyGrant:
+    """One connection's compiled policies; recompiled in place when the registry changes."""
+
+    def __init__(
+        self,
+        owner: PolicyAuthorizer,
+        principal: Principal,
+        client_id: str,
+        remote_ip: str,
+        policy: ConnectionPolicy,
+    ) -> None:
+        self.owner = owner
+        self.principal = principal
+        self.client_id = client_id
+        self.remote_ip = remote_ip
+        self.policy = policy
+        self.on_revoked: Callable[[], None] | None = None
+
+    def can_publish(self, topic: str) -> bool:
+        return self.policy.can_publish(topic)
+
+    def can_retain_publish(self, topic: str) -> bool:
+        return self.policy.can_retain_publish(topic)
+
+    def can_subscribe(self, topic_filter: str) -> bool:
+        return self.policy.can_subscribe(topic_filter)
+
+    def can_receive(self, topic: str) -> bool:
+        return self.policy.can_receive(topic)
+
+    def close(self) -> None:
+        self.owner.grants.discard(self)
+
+
+class RegistryAuthenticator:
+    def __init__(self, context: RegistryContext) -> None:
+        self.context = context
+
+    async def authenticate(self, attempt: ConnectAttempt) -> Principal | None:
+        if attempt.transport == "mqtt-insecure":
+            return ANONYMOUS
+        der = attempt.client_cert_der
+        if der is None:
+            return None
+        cert_id = hashlib.sha256(der).hexdigest()
+        if await certificate_may_connect(self.context, cert_id):
+            return certificate_principal(der)
+        await self._just_in_time(der, cert_id, attempt.remote_ip)
+        return None
+
+    async def _just_in_time(self, der: bytes, cert_id: str, remote_ip: str) -> None:
+        """An unknown certificate from a registered CA with auto-registration is registered, pending."""
+        context = self.context
+        async with context.store.read() as conn:
+            known = await conn.scalar(
+                select(certificates.c.certificate_id).where(
+                    and_(
+                        certificates.c.account_id == context.account_id,
+                        certificates.c.certificate_id == cert_id,
+                    )
+                )
+            )
+            if known is not None:
+                return  # registered but not allowed to connect (inactive, revoked, pending)
+            rows = (
+                await conn.execute(
+                    select(ca_certificates.c.certificate_id, ca_certificates.c.certificate_pem).where(
+                        ca_certificates.c.account_id == context.account_id
+                    )
+                )
+            ).all()
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except ValueError:
+            return
+        for ca_id, ca_pem in rows:
+            if issued_by(cert, x509.load_pem_x509_certificate(ca_pem.encode())):
+                await register_just_in_time(context, der, ca_id, source_ip=remote_ip or None)
+                return
+
+
+async def certificate_may_connect(context: RegistryContext, cert_id: str) -> bool:
+    """Registered here, ACTIVE, and (when registered with a CA) that CA ACTIVE."""
+    async with context.store.read() as conn:
+        row = (
+            await conn.execute(
+                select(certificates.c.status, certificates.c.ca_certificate_id).where(
+                    and_(
+                        certificates.c.account_id == context.account_id,
+                        certificates.c.certificate_id == cert_id,
+                    )
+                )
+            )
+        ).first()
+        if row is None or row.status != ACTIVE:
+            return False
+        if row.ca_certificate_id is None:
+            return True
+        ca_status = await conn.scalar(
+            select(ca_certificates.c.status).where(
+                and_(
+                    ca_certificates.c.account_id == context.account_id,
+                    ca_certificates.c.certificate_id == row.ca_certificate_id,
+                )
+            )
+        )
+        return ca_status == ACTIVE
+
+
+class PolicyAuthorizer:
+    """IoT policies, compiled per connection; the anonymous dev-listener principal is unrestricted."""
+
+    def __init__(self, context: RegistryContext) -> None:
+        self.context = context
+        self.grants: set[PolicyGrant] = set()
+        self._refresh: asyncio.Task[None] | None = None
+        self._dirty = False
+        context.listeners.append(self._changed)
+
+    async def _compile(self, principal: Principal, client_id: str, remote_ip: str) -> ConnectionPolicy:
+        context = self.context
+        assert principal.certificate_der is not None
+        cert_arn = context.arn(f"cert/{principal.id}")
+        thing_name, thing_type, attributes = await self._thing_for(cert_arn, client_id)
+        documents = await policies_for_certificate(context, principal.id, thing_name)
+        parsed = [parse_policy(text) for text in documents]
+        connection = ConnectionContext(
+            region=context.region,
+            account_id=context.account_id,
+            client_id=client_id,
+            source_ip=remote_ip or None,
+            thing_name=thing_name,
+            thing_type_name=thing_type,
+            thing_attributes=attributes,
+            is_attached=thing_name is not None,
+            certificate=certificate_fields(principal.certificate_der),
+        )
+        return compile_policies(parsed, connection)
+
+    async def _thing_for(
+        self, cert_arn: str, client_id: str
+    ) -> tuple[str | None, str | None, dict[str, str]]:
+        """The thing whose variables apply: attached to the certificate and named like the client id."""
+        context = self.context
+        async with context.store.read() as conn:
+            row = (
+                await conn.execute(
+                    select(things.c.thing_name, things.c.thing_type_name, things.c.attributes)
+                    .join(
+                        thing_principals,
+                        and_(
+                            thing_principals.c.account_id == things.c.account_id,
+                            thing_principals.c.thing_name == things.c.thing_name,
+                        ),
+                    )
+                    .where(
+                        and_(
+                            things.c.account_id == context.account_id,
+                            thing_principals.c.principal == cert_arn,
+                            things.c.thing_name == client_id,
+                        )
+                    )
+                )
+            ).first()
+        if row is None:
+            return None, None, {}
+        return row.thing_name, row.thing_type_name, dict(row.attributes or {})
+
+    async def authorize_connect(self, principal: Principal, client_id: str, remote_ip: str) -> Grant | None:
+        if principal.kind == "anonymous":
+            return ALLOW_ALL  # the loopback-only insecure listener
+        policy = await self._compile(principal, client_id, remote_ip)
+        if not policy.can_connect(client_id):
+            return None
+        grant = PolicyGrant(self, principal, client_id, remote_ip, policy)
+        self.grants.add(grant)
+        return grant
+
+    # -- keeping up with the registry ----------------------------------------------------------------
+
+    def _changed(self, change: Change) -> None:
+        self._dirty = True
+        if self._refresh is None or self._refresh.done():
+            self._refresh = asyncio.get_running_loop().create_task(self._recompile_all())
+
+    async def _recompile_all(self) -> None:
+        while self._dirty:
+            self._dirty = False
+            for grant in list(self.grants):
+                try:
+                    allowed = await certificate_may_connect(self.context, grant.principal.id)
+                    policy = await self._compile(grant.principal, grant.client_id, grant.remote_ip)
+                    allowed = allowed and policy.can_connect(grant.client_id)
+                except Exception:
+                    log.exception("recompiling the policies of %s failed; disconnecting it", grant.client_id)
+                    allowed, policy = False, grant.policy
+                if grant not in self.grants:
+                    continue  # the connection ended meanwhile
+                grant.policy = policy
+                if not allowed:
+                    grant.close()
+                    if grant.on_revoked is not None:
+                        grant.on_revoked()
