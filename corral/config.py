@@ -38,10 +38,12 @@ class Config:
     account_id: str = "000000000000"
     region: str = "us-east-1"
     log_level: str = "info"
+    # How long a thing type must have been deprecated before DeleteThingType (AWS: 5 minutes).
+    thing_type_deprecation_wait: int = 300
     limits: Limits = field(default_factory=Limits)
 
 
-_INT_KEYS = {"mqtts_port", "https_port", "http_port", "insecure_mqtt_port"}
+_PORT_KEYS = {"mqtts_port", "https_port", "http_port", "insecure_mqtt_port"}
 _STR_KEYS = {"host", "smtp_url", "database_url", "account_id", "region", "log_level"}
 
 
@@ -52,7 +54,12 @@ def _apply(config: Config, values: Mapping[str, Any], source: str) -> None:
             continue
         if key == "data_dir":
             config.data_dir = Path(str(value))
-        elif key in _INT_KEYS:
+        elif key == "thing_type_deprecation_wait":
+            try:
+                config.thing_type_deprecation_wait = int(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{source}: {key} must be a number of seconds, got {value!r}") from None
+        elif key in _PORT_KEYS:
             try:
                 port = int(value)
             except (TypeError, ValueError):

@@ -159,7 +159,7 @@ class CorralServer:
         parts: list[object] = [
             Endpoints(mqtts=endpoints["mqtts"], https=endpoints["https"]),
             Things(context),
-            ThingTypes(context),
+            ThingTypes(context, deprecation_wait_seconds=config.thing_type_deprecation_wait),
             ThingGroups(context),
             ThingGroupMembers(context),
             Principals(context),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -15,6 +15,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.api.test_e2e_api import aws
 from tests.harness import RunningServer
+
+
+@pytest.fixture
+def server(server_factory: Callable[..., RunningServer], database_url: str | None) -> RunningServer:
+    """A server on the default SQLite store and one on PostgreSQL (``--database-url``)."""
+    extra = ("--database-url", database_url) if database_url else ()
+    return server_factory(insecure=True, extra_args=extra)
 
 
 @pytest.fixture
@@ -126,3 +133,24 @@ def test_registry_events_follow_the_event_configuration(
     assert topic == "$aws/events/thing/announced/created"
     assert body["eventType"] == "THING_EVENT" and body["operation"] == "CREATED"
     assert body["thingName"] == "announced"
+
+
+def test_thing_type_deletion_waits_for_the_configured_time(
+    server_factory: Callable[..., RunningServer],
+) -> None:
+    patient = server_factory(config_toml="thing_type_deprecation_wait = 0\n")
+    for args in (
+        ("create-thing-type", "--thing-type-name", "old"),
+        ("deprecate-thing-type", "--thing-type-name", "old"),
+    ):
+        assert aws(patient, "iot", *args).returncode == 0
+    assert aws(patient, "iot", "delete-thing-type", "--thing-type-name", "old").returncode == 0
+    strict = server_factory()  # AWS's 5 minutes
+    for args in (
+        ("create-thing-type", "--thing-type-name", "new"),
+        ("deprecate-thing-type", "--thing-type-name", "new"),
+    ):
+        assert aws(strict, "iot", *args).returncode == 0
+    refused = aws(strict, "iot", "delete-thing-type", "--thing-type-name", "new")
+    assert "(InvalidRequestException)" in refused.stderr
+    assert "after deprecation" in refused.stderr
