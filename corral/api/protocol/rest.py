@@ -10,7 +10,7 @@ map collects every header with its prefix. Writing covers the members a response
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.model import OperationModel, Shape
@@ -203,3 +203,39 @@ def check_output(shape: Shape, output: Mapping[str, Any]) -> None:
     for member in shape.members.values():
         if member.serialization.get("eventstream"):
             raise NotImplementedError(f"{shape.name}: event-stream responses are not implemented")
+
+
+def read_rest_request(
+    operation: OperationModel,
+    request: HttpRequest,
+    path_params: Mapping[str, str],
+    read_payload: Callable[[Shape, str], Any],
+    read_body: Callable[[Shape], dict[str, Any]],
+) -> dict[str, Any]:
+    """A REST request's input: the bound members, then the body as the protocol reads it.
+
+    ``read_payload(member, name)`` reads a (non-streaming) payload member from the non-empty body;
+    ``read_body(shape)`` reads the body members. A streaming payload is the raw body.
+    """
+    shape = operation.input_shape
+    if shape is None:
+        return {}
+    params = read_bound_members(operation, request, path_params)
+    payload = shape.serialization.get("payload")
+    body = request.body
+    try:
+        if is_streaming_payload(shape, payload):
+            assert payload is not None
+            if body or payload in shape.required_members:
+                blob = shape.members[payload].type_name == "blob"
+                params[payload] = body if blob else body.decode("utf-8")
+        elif body.strip():
+            if payload is not None:
+                params[payload] = read_payload(shape.members[payload], payload)
+            else:
+                params.update(read_body(shape))
+    except ValueConversionError as exc:
+        raise serialization_error(operation, str(exc)) from exc
+    except UnicodeDecodeError as exc:
+        raise serialization_error(operation, "The request body is not valid UTF-8") from exc
+    return params

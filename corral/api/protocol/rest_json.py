@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from botocore.model import OperationModel, ServiceModel
+from botocore.model import OperationModel, ServiceModel, Shape
 
 from corral.api.protocol.base import ErrorReply, Protocol, register, serialization_error
 from corral.api.protocol.jsonbody import read_members, read_value, write_members, write_value
@@ -23,10 +23,9 @@ from corral.api.protocol.rest import (
     body_member_names,
     check_output,
     is_streaming_payload,
-    read_bound_members,
+    read_rest_request,
     write_bound_members,
 )
-from corral.api.protocol.values import ValueConversionError
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -44,33 +43,16 @@ class RestJsonProtocol(Protocol):
     def parse_request(
         self, operation: OperationModel, request: HttpRequest, path_params: Mapping[str, str]
     ) -> dict[str, Any]:
-        shape = operation.input_shape
-        if shape is None:
-            return {}
-        params = read_bound_members(operation, request, path_params)
-        payload = shape.serialization.get("payload")
-        try:
-            if is_streaming_payload(shape, payload):
-                assert payload is not None
-                if request.body or payload in shape.required_members:
-                    member = shape.members[payload]
-                    body = request.body
-                    params[payload] = body if member.type_name == "blob" else body.decode("utf-8")
-            elif payload is not None:
-                if request.body.strip():
-                    params[payload] = read_value(
-                        shape.members[payload], decode_json_body(operation, request.body), payload
-                    )
-            elif request.body.strip():
-                document = decode_json_body(operation, request.body)
-                if not isinstance(document, dict):
-                    raise serialization_error(operation, "The request body must be a JSON object")
-                params.update(read_members(shape, document, body_member_names(shape)))
-        except ValueConversionError as exc:
-            raise serialization_error(operation, str(exc)) from exc
-        except UnicodeDecodeError as exc:
-            raise serialization_error(operation, "The request body is not valid UTF-8") from exc
-        return params
+        def payload(member: Shape, name: str) -> Any:
+            return read_value(member, decode_json_body(operation, request.body), name)
+
+        def members(shape: Shape) -> dict[str, Any]:
+            document = decode_json_body(operation, request.body)
+            if not isinstance(document, dict):
+                raise serialization_error(operation, "The request body must be a JSON object")
+            return read_members(shape, document, body_member_names(shape))
+
+        return read_rest_request(operation, request, path_params, payload, members)
 
     def serialize_response(
         self, operation: OperationModel, output: Mapping[str, Any], request_id: str

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree
 
-from botocore.model import OperationModel, ServiceModel
+from botocore.model import OperationModel, ServiceModel, Shape
 
 from corral.api.protocol.base import ErrorReply, Protocol, register, serialization_error
 from corral.api.protocol.message import HttpRequest, HttpResponse
@@ -19,10 +19,9 @@ from corral.api.protocol.rest import (
     body_member_names,
     check_output,
     is_streaming_payload,
-    read_bound_members,
+    read_rest_request,
     write_bound_members,
 )
-from corral.api.protocol.values import ValueConversionError
 from corral.api.protocol.xmlbody import read_element, read_structure, to_bytes, write_element, write_structure
 
 XML_CONTENT_TYPE = "application/xml"
@@ -44,29 +43,14 @@ class RestXmlProtocol(Protocol):
     def parse_request(
         self, operation: OperationModel, request: HttpRequest, path_params: Mapping[str, str]
     ) -> dict[str, Any]:
-        shape = operation.input_shape
-        if shape is None:
-            return {}
-        params = read_bound_members(operation, request, path_params)
-        payload = shape.serialization.get("payload")
-        try:
-            if is_streaming_payload(shape, payload):
-                assert payload is not None
-                if request.body or payload in shape.required_members:
-                    member = shape.members[payload]
-                    params[payload] = request.body if member.type_name == "blob" else request.body.decode()
-            elif payload is not None:
-                if request.body.strip():
-                    root = _parse_xml(operation, request.body)
-                    params[payload] = read_element(shape.members[payload], root, payload)
-            elif request.body.strip():
-                root = _parse_xml(operation, request.body)
-                params.update(read_structure(shape, root, names=set(body_member_names(shape))))
-        except ValueConversionError as exc:
-            raise serialization_error(operation, str(exc)) from exc
-        except UnicodeDecodeError as exc:
-            raise serialization_error(operation, "The request body is not valid UTF-8") from exc
-        return params
+        def payload(member: Shape, name: str) -> Any:
+            return read_element(member, _parse_xml(operation, request.body), name)
+
+        def members(shape: Shape) -> dict[str, Any]:
+            root = _parse_xml(operation, request.body)
+            return read_structure(shape, root, names=set(body_member_names(shape)))
+
+        return read_rest_request(operation, request, path_params, payload, members)
 
     def serialize_response(
         self, operation: OperationModel, output: Mapping[str, Any], request_id: str
