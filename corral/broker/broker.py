@@ -121,7 +121,6 @@ class Broker:
             session = Session(client_id=client_id, principal=conn.principal)
             self.sessions[client_id] = session
         session.principal = conn.principal
-        session.grant = conn.grant
         session.expiry_interval = expiry
         session.connection = conn
         session.disconnected_at = None
@@ -167,7 +166,10 @@ class Broker:
             if options.no_local and client_id == message.sender:
                 continue
             session = sessions[client_id]
-            if not session.grant.can_receive(topic):
+            conn = session.connection
+            # iot:Receive is asked when the message goes out: now for a connected client, at drain for
+            # one whose QoS 1 messages wait offline (its permissions may change meanwhile).
+            if conn is not None and not conn.grant.can_receive(topic):
                 continue
             self.deliver(session, message, options.qos, message.retain and options.retain_as_published)
         for hook in self.message_hooks:
@@ -224,8 +226,8 @@ class Broker:
         now = time.monotonic()
         while queue and len(session.inflight) < inflight_max and not conn.paused and not conn.closing:
             delivery = queue.popleft()
-            if delivery.message.expired(now):
-                continue  # an MQTT 5 message whose expiry passed while it waited is not delivered
+            if delivery.message.expired(now) or not conn.grant.can_receive(delivery.message.topic):
+                continue  # expired while it waited (MQTT 5), or no longer allowed (iot:Receive)
             pid = session.next_packet_id()
             if conn.send_publish(delivery.message, 1, delivery.retain, pid):
                 session.inflight[pid] = delivery

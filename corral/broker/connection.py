@@ -412,6 +412,9 @@ class MQTTConnection(asyncio.Protocol):
             del session.inflight[pid]
             session.queue.appendleft(delivery)
         for pid, delivery in resend:
+            if not self.grant.can_receive(delivery.message.topic):
+                del session.inflight[pid]  # its permission went while the client was away
+                continue
             self.write(delivery.message.encode(self.version, 1, delivery.retain, pid, dup=True))
 
     # -- PUBLISH -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from corral.auth.principals import ALLOW_ALL, Grant, Principal
+from corral.auth.principals import Principal
 from corral.broker.message import Message
 
 if TYPE_CHECKING:
@@ -56,7 +56,6 @@ class Session:
     inflight: dict[int, Delivery] = field(default_factory=dict)
     queue: deque[Delivery] = field(default_factory=deque)
     connection: MQTTConnection | None = None
-    grant: Grant = ALLOW_ALL  # the last connection's; deliveries queued while offline are checked with it
     disconnected_at: float | None = None  # wall-clock seconds, while offline
     session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     dropped: int = 0

@@ -32,6 +32,7 @@ from corral.auth.principals import (
     Principal,
     certificate_principal,
 )
+from corral.registry.certificate_store import PENDING_ACTIVATION
 from corral.registry.certificate_x509 import issued_by
 from corral.registry.context import Change, RegistryContext
 from corral.registry.jitr import register_just_in_time
@@ -97,30 +98,37 @@ class RegistryAuthenticator:
         """An unknown certificate from a registered CA with auto-registration is registered, pending."""
         context = self.context
         async with context.store.read() as conn:
-            known = await conn.scalar(
-                select(certificates.c.certificate_id).where(
-                    and_(
-                        certificates.c.account_id == context.account_id,
-                        certificates.c.certificate_id == cert_id,
+            known = (
+                await conn.execute(
+                    select(certificates.c.status, certificates.c.ca_certificate_id).where(
+                        and_(
+                            certificates.c.account_id == context.account_id,
+                            certificates.c.certificate_id == cert_id,
+                        )
                     )
                 )
-            )
-            if known is not None:
-                return  # registered but not allowed to connect (inactive, revoked, pending)
-            rows = (
+            ).first()
+            cas = [] if known is not None else (
                 await conn.execute(
                     select(ca_certificates.c.certificate_id, ca_certificates.c.certificate_pem).where(
                         ca_certificates.c.account_id == context.account_id
                     )
                 )
-            ).all()
+            ).all()  # fmt: skip
+        source_ip = remote_ip or None
+        if known is not None:
+            # Registered but not allowed to connect. A pending certificate announces itself again each time
+            # it is presented, as on AWS; an inactive or revoked one is simply refused.
+            if known.status == PENDING_ACTIVATION and known.ca_certificate_id is not None:
+                await register_just_in_time(context, der, known.ca_certificate_id, source_ip=source_ip)
+            return
         try:
             cert = x509.load_der_x509_certificate(der)
         except ValueError:
             return
-        for ca_id, ca_pem in rows:
+        for ca_id, ca_pem in cas:
             if issued_by(cert, x509.load_pem_x509_certificate(ca_pem.encode())):
-                await register_just_in_time(context, der, ca_id, source_ip=remote_ip or None)
+                await register_just_in_time(context, der, ca_id, source_ip=source_ip)
                 return
 
 
