@@ -34,6 +34,7 @@ from multiprocessing.context import ForkContext, ForkProcess
 from pathlib import Path
 from typing import Any, Final
 
+import boto3
 import loadgen
 from loadgen import (
     GO,
@@ -56,7 +57,29 @@ from corral.auth.ca import CorralPKI, ensure_pki, issue_client_certificate
 
 CORRAL: Final = "Corral"
 MOSQUITTO: Final = "Mosquitto"
-DEFAULT_AUTH: Final = "Corral default (certificate chain, allow-all)"
+# What Corral enforces in the run: registered certificates and this IoT policy (variables, wildcards).
+BENCH_POLICY: Final = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "iot:Connect",
+                "Resource": "arn:aws:iot:*:*:client/${iot:ClientId}",
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["iot:Publish", "iot:Receive"],
+                "Resource": "arn:aws:iot:*:*:topic/bench/*",
+            },
+            {"Effect": "Allow", "Action": "iot:Subscribe", "Resource": "arn:aws:iot:*:*:topicfilter/bench/*"},
+        ],
+    }
+)
+DEFAULT_AUTH: Final = (
+    "registered ACTIVE certificates (RegisterCertificateWithoutCA); IoT policy: Connect"
+    " client/${iot:ClientId}, Publish+Receive topic/bench/*, Subscribe topicfilter/bench/*"
+)
 STARTUP_TIMEOUT: Final = 30.0
 CLK_TCK: Final = os.sysconf("SC_CLK_TCK")
 ROOT: Final = Path(__file__).resolve().parent.parent
@@ -187,19 +210,13 @@ def start_corral(work: Path) -> Target:
         time.sleep(0.05)
     endpoints = json.loads(endpoints_file.read_text())
     port = int(endpoints["mqtts"].rsplit(":", 1)[1])
-    # Whatever corral serve says about authentication or authorization; the foundation says nothing.
-    auth_lines = [
-        line.strip()
-        for line in log_file.read_text(errors="replace").splitlines()
-        if re.search(r"authori[sz]|authentic|policy", line, re.IGNORECASE)
-    ]
     return Target(
         name=CORRAL,
         process=process,
         port=port,
         log_file=log_file,
         version=f"corral {_git_version()} (Python {platform.python_version()})",
-        auth="; ".join(auth_lines) if auth_lines else DEFAULT_AUTH,
+        auth=DEFAULT_AUTH,
         settings="defaults (inflight 100, queue 1000, 1 MiB output buffer per connection)",
     )
 
@@ -267,6 +284,21 @@ class Certs:
     def endpoint(self, target: Target, role: str) -> Endpoint:
         cert, key = self.files[role]
         return Endpoint(port=target.port, ca_file=self.ca_file, cert_file=cert, key_file=key)
+
+
+def register_with_corral(work: Path, certs: Certs) -> None:
+    """Corral admits only registered certificates: register the bench's and attach the bench policy,
+    through Corral's own API with the administrator key it wrote."""
+    endpoints = json.loads((work / "corral-data" / "endpoints.json").read_text())
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = endpoints["credentials_file"]
+    session = boto3.Session(profile_name=endpoints["profile"])
+    iot = session.client("iot", endpoint_url=f"http://{endpoints['http']}", region_name=endpoints["region"])
+    iot.create_policy(policyName="bench", policyDocument=BENCH_POLICY)
+    for cert_file, _key in certs.files.values():
+        created = iot.register_certificate_without_ca(
+            certificatePem=Path(cert_file).read_text(), status="ACTIVE"
+        )
+        iot.attach_policy(policyName="bench", target=created["certificateArn"])
 
 
 def issue_certs(pki: CorralPKI, work: Path, roles: Sequence[str]) -> Certs:
@@ -989,6 +1021,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             if args.only in (None, "corral"):
                 targets.append(start_corral(work))
+                register_with_corral(work, certs)
             if args.only in (None, "mosquitto"):
                 if not Path(args.mosquitto).exists():
                     raise SystemExit(f"{args.mosquitto} not found: run make system-deps")
