@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
@@ -96,6 +97,23 @@ def create_store_engine(url: URL | str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True)
 
 
+def _enter_wal(cursor: Any) -> Any:
+    """Switches the file to WAL and returns the journal mode SQLite reports.
+
+    SQLite answers "database is locked" at once, without its busy handler, when another process is switching
+    the same new file to WAL at that moment; that is retried here for as long as the busy timeout.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return cursor.fetchone()[0]
+        except Exception as exc:
+            if "database is locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)  # a connect hook is synchronous; this only happens while two processes start
+
+
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -103,8 +121,7 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            mode = cursor.fetchone()[0]
+            mode = _enter_wal(cursor)
             if str(mode).lower() != "wal":
                 raise StoreOpenError(f"SQLite refused WAL mode (journal_mode is {mode})")
             cursor.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
