@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 from cryptography import x509
 from sqlalchemy import and_, select
@@ -78,9 +79,43 @@ class PolicyGrant:
         self.owner.grants.discard(self)
 
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class UntilChange(Generic[K, V]):
+    """Answers remembered until the registry reports any change.
+
+    Devices reconnect with the same certificate and client id, so CONNECT would otherwise read the store
+    and compile the same policies again each time. ``generation`` guards against an answer computed from
+    data read before a change being stored after it.
+    """
+
+    def __init__(self, context: RegistryContext, size: int = 10_000) -> None:
+        self.values: dict[K, V] = {}
+        self.generation = 0
+        self.size = size
+        context.listeners.append(self._forget)
+
+    def _forget(self, change: Change) -> None:
+        self.generation += 1
+        self.values.clear()
+
+    def get(self, key: K) -> V | None:
+        return self.values.get(key)
+
+    def put(self, key: K, value: V, generation: int) -> None:
+        if generation != self.generation:
+            return
+        if len(self.values) >= self.size:
+            del self.values[next(iter(self.values))]
+        self.values[key] = value
+
+
 class RegistryAuthenticator:
     def __init__(self, context: RegistryContext) -> None:
         self.context = context
+        self._admitted: UntilChange[str, bool] = UntilChange(context)
 
     async def authenticate(self, attempt: ConnectAttempt) -> Principal | None:
         if attempt.transport == "mqtt-insecure":
@@ -89,7 +124,11 @@ class RegistryAuthenticator:
         if der is None:
             return None
         cert_id = hashlib.sha256(der).hexdigest()
+        if self._admitted.get(cert_id):
+            return certificate_principal(der)
+        generation = self._admitted.generation
         if await certificate_may_connect(self.context, cert_id):
+            self._admitted.put(cert_id, True, generation)  # refusals are not kept: JITR must see each one
             return certificate_principal(der)
         await self._just_in_time(der, cert_id, attempt.remote_ip)
         return None
@@ -166,6 +205,7 @@ class PolicyAuthorizer:
     def __init__(self, context: RegistryContext) -> None:
         self.context = context
         self.grants: set[PolicyGrant] = set()
+        self._compiled: UntilChange[tuple[str, str, str], ConnectionPolicy] = UntilChange(context)
         self._refresh: asyncio.Task[None] | None = None
         self._dirty = False
         context.listeners.append(self._changed)
@@ -222,7 +262,12 @@ class PolicyAuthorizer:
     async def authorize_connect(self, principal: Principal, client_id: str, remote_ip: str) -> Grant | None:
         if principal.kind == "anonymous":
             return ALLOW_ALL  # the loopback-only insecure listener
-        policy = await self._compile(principal, client_id, remote_ip)
+        key = (principal.id, client_id, remote_ip)
+        policy = self._compiled.get(key)
+        if policy is None:
+            generation = self._compiled.generation
+            policy = await self._compile(principal, client_id, remote_ip)
+            self._compiled.put(key, policy, generation)
         if not policy.can_connect(client_id):
             return None
         grant = PolicyGrant(self, principal, client_id, remote_ip, policy)
