@@ -12,7 +12,7 @@ from typing import Any, Final
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from corral.registry.certificate_store import normalize_id
+from corral.registry.certificate_store import find_by_id, normalize_id
 from corral.registry.context import RegistryContext
 from corral.registry.errors import ResourceNotFound
 from corral.registry.security_common import Output
@@ -32,13 +32,7 @@ def ca_arn(context: RegistryContext, ca_id: str) -> str:
 async def find_ca(
     conn: AsyncConnection, context: RegistryContext, ca_id: str, *, for_update: bool = False
 ) -> Row[Any] | None:
-    stmt = select(ca_certificates).where(
-        ca_certificates.c.account_id == context.account_id,
-        ca_certificates.c.certificate_id == normalize_id(ca_id),
-    )
-    if for_update:
-        stmt = stmt.with_for_update()
-    return (await conn.execute(stmt)).first()
+    return await find_by_id(conn, ca_certificates, context, ca_id, for_update=for_update)
 
 
 async def require_ca(

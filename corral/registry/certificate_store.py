@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from cryptography import x509
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from corral.registry.certificate_x509 import id_of, pem_of, validity
@@ -53,16 +53,23 @@ def normalize_id(cert_id: str) -> str:
     return cert_id.lower()
 
 
-async def find_certificate(
-    conn: AsyncConnection, context: RegistryContext, cert_id: str, *, for_update: bool = False
+async def find_by_id(
+    conn: AsyncConnection, table: Table, context: RegistryContext, cert_id: str, *, for_update: bool = False
 ) -> Row[Any] | None:
-    stmt = select(certificates).where(
-        certificates.c.account_id == context.account_id,
-        certificates.c.certificate_id == normalize_id(cert_id),
+    """The row of a certificate or CA certificate (``table``) of this account, by id."""
+    stmt = select(table).where(
+        table.c.account_id == context.account_id,
+        table.c.certificate_id == normalize_id(cert_id),
     )
     if for_update:
         stmt = stmt.with_for_update()
     return (await conn.execute(stmt)).first()
+
+
+async def find_certificate(
+    conn: AsyncConnection, context: RegistryContext, cert_id: str, *, for_update: bool = False
+) -> Row[Any] | None:
+    return await find_by_id(conn, certificates, context, cert_id, for_update=for_update)
 
 
 async def require_certificate(
