@@ -265,3 +265,19 @@ event_configurations = Table(
     Column("event_type", String, primary_key=True),  # THING, THING_GROUP, CERTIFICATE, POLICY, …
     Column("enabled", Boolean, nullable=False),
 )
+
+shadows = Table(
+    "shadows",
+    metadata,
+    _account(),
+    Column("thing_name", String, primary_key=True),
+    # "" is the classic (unnamed) shadow; AWS's shadow names never are empty.
+    Column("shadow_name", String, primary_key=True),
+    # The last version given out. Kept after a delete (document NULL, deleted_at set): AWS continues the
+    # numbering when a shadow is recreated within 48 hours of its deletion, and starts again after that.
+    Column("version", Integer, nullable=False),
+    # {"state": {...}, "metadata": {...}} as the shadow algebra keeps it; NULL while deleted.
+    _json("document", nullable=True),
+    _time("updated_at"),
+    _time("deleted_at", nullable=True),
+)
