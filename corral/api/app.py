@@ -3,7 +3,7 @@
 A request is routed by its SigV4 credential scope's service name (``iot``, ``iotdata``...), verified
 against the access keys in the store, matched to an operation of that service's botocore model, parsed,
 handed to the domain's service object, and its result (or error) serialized in the service's protocol.
-Domain errors carry their AWS code and status (``RegistryError``); anything else is our fault and answers
+Domain errors carry their AWS code and status (``AWSServiceError``); anything else is our fault and answers
 500 ``InternalFailureException``, logged with its traceback.
 """
 
@@ -32,7 +32,7 @@ from corral.api.protocol import (
     serialize_response,
 )
 from corral.auth.sigv4 import SigV4Error, credential_scope_service, verify
-from corral.registry.errors import RegistryError
+from corral.errors import AWSServiceError
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class AWSAPI:
             return error_response(model, exc, request_id=request_id)
         except ProtocolError as exc:
             return error_response(model, exc, request_id=request_id)
-        except RegistryError as exc:
+        except AWSServiceError as exc:
             return serialize_error(model, exc.code, exc.message, exc.status, exc.extra, request_id=request_id)
         except Exception:
             log.exception("internal error in %s %s", method, raw_path)

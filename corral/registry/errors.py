@@ -6,19 +6,11 @@ This is the one place where registry failures meet AWS's codes: the API serializ
 
 from __future__ import annotations
 
-from typing import ClassVar
+from corral.errors import AWSServiceError
 
 
-class RegistryError(Exception):
+class RegistryError(AWSServiceError):
     """The caller asked for something the registry refuses; ``message`` is what AWS would say."""
-
-    code: ClassVar[str] = "InternalFailureException"
-    status: ClassVar[int] = 500
-
-    def __init__(self, message: str, **extra: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.extra = extra  # additional members of the error body (e.g. resourceId, resourceArn)
 
 
 class InvalidRequest(RegistryError):
