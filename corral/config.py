@@ -6,6 +6,7 @@ port from the command line. The keys are the long flag names of ``corral serve``
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from corral.broker.limits import Limits
+from corral.shadows.document import ShadowLimits
 
 CONFIG_FILE_NAME = "corral.toml"
 ENV_PREFIX = "CORRAL_"
@@ -41,6 +43,8 @@ class Config:
     # How long a thing type must have been deprecated before DeleteThingType (AWS: 5 minutes).
     thing_type_deprecation_wait: int = 300
     limits: Limits = field(default_factory=Limits)
+    # AWS's Device Shadow quotas ([shadow_limits] in corral.toml, CORRAL_SHADOW_LIMITS_* in the environment).
+    shadow_limits: ShadowLimits = field(default_factory=ShadowLimits)
 
 
 _PORT_KEYS = {"mqtts_port", "https_port", "http_port", "insecure_mqtt_port"}
@@ -81,6 +85,10 @@ def _apply(config: Config, values: Mapping[str, Any], source: str) -> None:
                 config.limits = Limits.from_mapping(merged)
             except ValueError as exc:
                 raise ConfigError(f"{source}: {exc}") from None
+        elif key == "shadow_limits":
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{source}: [shadow_limits] must be a table")
+            config.shadow_limits = _shadow_limits(config.shadow_limits, value, source)
         else:
             raise ConfigError(f"{source}: unknown setting {key!r}")
     if config.log_level.lower() not in LOG_LEVELS:
@@ -90,22 +98,34 @@ def _apply(config: Config, values: Mapping[str, Any], source: str) -> None:
         raise ConfigError(f"{source}: account_id must be 12 digits, got {config.account_id!r}")
 
 
+def _shadow_limits(current: ShadowLimits, values: Mapping[str, Any], source: str) -> ShadowLimits:
+    known = {f.name for f in dataclasses.fields(ShadowLimits)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"{source}: unknown shadow limit(s): {', '.join(unknown)}")
+    for name, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"{source}: shadow limit {name} must be a non-negative integer, got {value!r}")
+    return dataclasses.replace(current, **values)
+
+
 def _env_values(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    known = {f for f in Config.__slots__ if f != "limits"}
+    known = {f for f in Config.__slots__ if f not in ("limits", "shadow_limits")}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX):
             continue
         key = name[len(ENV_PREFIX) :].lower()
         if key in known:
             values[key] = raw
-        elif key.startswith("limits_"):
-            limit = key[len("limits_") :]
+        elif key.startswith(("limits_", "shadow_limits_")):
+            table, _, limit = key.partition("limits_")
+            table += "limits"
             try:
                 number = int(raw)
             except ValueError:
                 raise ConfigError(f"environment: {name} must be an integer, got {raw!r}") from None
-            values.setdefault("limits", {})[limit] = number
+            values.setdefault(table, {})[limit] = number
     return values
 
 

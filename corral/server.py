@@ -28,6 +28,7 @@ from corral.api.access_keys import AccessKeys
 from corral.api.app import AWSAPI
 from corral.api.credentials import CREDENTIALS_FILE
 from corral.api.http import HTTPListeners
+from corral.api.iot_data import IoTDataAPI
 from corral.auth.ca import CorralPKI, ensure_pki, https_server_ssl_context, mqtt_server_ssl_context
 from corral.auth.principals import AllowAllAuthorizer, CertificateChainAuthenticator
 from corral.broker.broker import Broker
@@ -50,6 +51,7 @@ from corral.registry.thing_groups import ThingGroups
 from corral.registry.thing_types import ThingTypes
 from corral.registry.things import Things
 from corral.registry.trust import TrustAnchors
+from corral.shadows.service import ShadowService
 from corral.store.engine import Store
 
 log = logging.getLogger(__name__)
@@ -109,6 +111,7 @@ class CorralServer:
         self._servers: list[asyncio.Server] = []
         self.store: Store | None = None
         self.registry: RegistryService | None = None
+        self.shadows: ShadowService | None = None
         self.api: AWSAPI | None = None
         self.endpoints: dict[str, Any] = {}
 
@@ -173,8 +176,14 @@ class CorralServer:
         self.broker.authorizer = PolicyAuthorizer(context)
         await TrustAnchors(context, tls_contexts).load()
         self.registry = RegistryService(context, parts)
+        broker = self.broker
+        self.shadows = shadows = ShadowService(
+            store, config.account_id, broker.publish_internal, config.shadow_limits
+        )
+        broker.message_hooks.append(lambda message: shadows.on_message(message.topic, message.payload))
         self.api = AWSAPI(keys)
         self.api.add_service("iot", "iot", self.registry.handler)
+        self.api.add_service("iotdata", "iot-data", IoTDataAPI(shadows, broker).handler)
 
     async def start(self) -> dict[str, Any]:
         config = self.config
