@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config as BotoConfig
 
 STARTUP_TIMEOUT = 30.0
 ALLOW_ALL_POLICY = (
@@ -125,6 +126,14 @@ class RunningServer:
 
     def iot(self) -> Any:
         """A boto3 ``iot`` client with the administrator's key, on the loopback HTTP port."""
+        return self.client("iot")
+
+    def iot_data(self) -> Any:
+        """A boto3 ``iot-data`` client (signs ``iotdata``) with the administrator's key, without retries."""
+        return self.client("iot-data", config=BotoConfig(retries={"max_attempts": 1}))
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """A boto3 client of ``service`` with the administrator's key, on the loopback HTTP port."""
         key_id = secret = ""
         for line in Path(self.endpoints["credentials_file"]).read_text().splitlines():
             name, _, value = (part.strip() for part in line.partition("="))
@@ -133,11 +142,12 @@ class RunningServer:
             elif name == "aws_secret_access_key":
                 secret = value
         return boto3.client(
-            "iot",
+            service,
             endpoint_url=f"http://{self.endpoints['http']}",
             region_name=self.endpoints["region"],
             aws_access_key_id=key_id,
             aws_secret_access_key=secret,
+            **kwargs,
         )
 
     def issue_certificate(self, name: str, *, policy: str | None = ALLOW_ALL_POLICY) -> DeviceCertificate:
