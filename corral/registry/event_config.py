@@ -5,8 +5,11 @@ is what :meth:`RegistryContext.publish_event` consults: :func:`load_event_config
 and every update keeps it in sync once committed. An update also announces
 ``Change("event_configurations", account_id)`` so that other processes can reload theirs.
 
-DescribeEventConfigurations answers with all 11 types. It leaves out ``creationDate`` and
-``lastModifiedDate``: the store keeps no timestamps for event configurations.
+DescribeEventConfigurations answers with all 11 types, with ``creationDate`` (when the account's
+configuration was first written: its earliest row) and ``lastModifiedDate`` (its latest update). An update
+that names a type keeps that type's creation time and sets its modification time, even when the setting is
+the same (AWS documents no exception) [?]. An account that never updated its configuration has nothing stored
+and gets neither date [?]: AWS keeps a configuration per account from its creation, a time Corral cannot know.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from sqlalchemy import delete, select
 
 from corral.registry.context import RegistryContext
 from corral.registry.errors import InvalidRequest
-from corral.registry.thing_common import Input, Output
-from corral.store.schema import event_configurations
+from corral.registry.thing_common import Input, Output, to_datetime
+from corral.store.schema import epoch_now, event_configurations
 
 EVENT_TYPES: Final = (
     "THING",
@@ -63,16 +66,23 @@ class EventConfigurations:
             return {}
         wanted = {event_type: bool((config or {}).get("Enabled")) for event_type, config in given.items()}
         ec = event_configurations.c
+        account = self.context.account_id
+        now = epoch_now()
         async with self.context.store.begin() as conn:
-            await conn.execute(
-                delete(event_configurations).where(
-                    ec.account_id == self.context.account_id, ec.event_type.in_(list(wanted))
-                )
-            )
+            mine = ec.account_id == account, ec.event_type.in_(list(wanted))
+            rows = await conn.execute(select(ec.event_type, ec.created_at).where(*mine).with_for_update())
+            created = {event_type: created_at for event_type, created_at in rows.all()}
+            await conn.execute(delete(event_configurations).where(*mine))
             await conn.execute(
                 event_configurations.insert(),
                 [
-                    {"account_id": self.context.account_id, "event_type": event_type, "enabled": enabled}
+                    {
+                        "account_id": account,
+                        "event_type": event_type,
+                        "enabled": enabled,
+                        "created_at": created.get(event_type, now),
+                        "last_modified_at": now,
+                    }
                     for event_type, enabled in wanted.items()
                 ],
             )
@@ -87,12 +97,20 @@ class EventConfigurations:
     async def describe_event_configurations(self, params: Input) -> Output:
         ec = event_configurations.c
         async with self.context.store.read() as conn:
-            rows = await conn.execute(
-                select(ec.event_type, ec.enabled).where(ec.account_id == self.context.account_id)
-            )
-            stored = {event_type: bool(enabled) for event_type, enabled in rows.all()}
-        return {
+            rows = (
+                await conn.execute(
+                    select(ec.event_type, ec.enabled, ec.created_at, ec.last_modified_at).where(
+                        ec.account_id == self.context.account_id
+                    )
+                )
+            ).all()
+        stored = {row.event_type: bool(row.enabled) for row in rows}
+        out: Output = {
             "eventConfigurations": {
                 event_type: {"Enabled": stored.get(event_type, False)} for event_type in EVENT_TYPES
             }
         }
+        if rows:
+            out["creationDate"] = to_datetime(min(row.created_at for row in rows))
+            out["lastModifiedDate"] = to_datetime(max(row.last_modified_at for row in rows))
+        return out

@@ -13,9 +13,8 @@ AWS behaviour, from docs/control-plane-facts.md §7; choices where AWS's is unco
 - DeletePolicy: attached to any target, or having versions besides the default, is 409
   DeleteConflictException with AWS's texts (the doubled "than" is AWS's).
 - CreatePolicyVersion: at most 5 versions (409 VersionsLimitExceededException, AWS's text); ``setAsDefault``
-  makes the new version the default at once. A new version's id is one more than the highest existing id;
-  [?] AWS (and moto) never reuse an id, which would need a counter the store does not keep yet, so the id of
-  a deleted newest version can come back.
+  makes the new version the default at once. A new version's id is one more than the highest id the policy
+  ever gave out (``policies.last_version_id``), so the id of a deleted version never comes back, as on AWS.
 - DeletePolicyVersion of the default version is 409 DeleteConflictException (the model's error) [?] text.
 - ListPolicies: creation order (newest first unless ``ascendingOrder``), 25 a page by default [?].
   ListPolicyVersions: newest first, no paging.
@@ -89,6 +88,7 @@ class Policies(PolicyAttachments):
                         policy_name=name,
                         policy_arn=arn,
                         default_version_id=FIRST_VERSION,
+                        last_version_id=FIRST_VERSION,
                         created_at=now,
                         last_modified_at=now,
                         generation_id=new_generation_id(),
@@ -183,18 +183,21 @@ class Policies(PolicyAttachments):
         account = self.context.account_id
         async with self.context.store.begin() as conn:
             policy = await require_policy(conn, self.context, name, for_update=True)
-            count, highest = (
-                await conn.execute(
-                    select(func.count(), func.max(policy_versions.c.version_id)).where(
-                        policy_versions.c.account_id == account, policy_versions.c.policy_name == name
-                    )
+            count = await conn.scalar(
+                select(func.count()).where(
+                    policy_versions.c.account_id == account, policy_versions.c.policy_name == name
                 )
-            ).one()
-            if count >= MAX_POLICY_VERSIONS:
+            )
+            if (count or 0) >= MAX_POLICY_VERSIONS:
                 raise VersionsLimitExceeded(
                     f"The policy {name} already has the maximum number of versions ({MAX_POLICY_VERSIONS})"
                 )
-            version_id = max(highest or 0, policy.default_version_id) + 1
+            version_id = policy.last_version_id + 1
+            await conn.execute(
+                update(policies)
+                .where(policies.c.account_id == account, policies.c.policy_name == name)
+                .values(last_version_id=version_id)
+            )
             await conn.execute(
                 insert(policy_versions).values(
                     account_id=account,

@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 NAMING_CONVENTION = {
@@ -85,6 +86,8 @@ thing_types = Table(
     Column("thing_type_arn", String, nullable=False),
     Column("description", Text, nullable=True),
     _json("searchable_attributes"),  # list of attribute names
+    # The model's Mqtt5Configuration ({"propagatingAttributes": [...]}) as given; NULL when the type has none.
+    _json("mqtt5_configuration", nullable=True),
     Column("deprecated", Boolean, nullable=False),
     _time("deprecation_date", nullable=True),
     _time("created_at"),
@@ -209,6 +212,10 @@ policies = Table(
     _time("created_at"),
     _time("last_modified_at"),
     Column("generation_id", String, nullable=False),
+    # The highest version id ever given out: AWS never gives an id again, even after its version is deleted.
+    # The server default exists because SQLite adds a NOT NULL column only with one (and rebuilding this
+    # table instead would cascade-delete its versions); CreatePolicy always writes the value itself.
+    Column("last_version_id", Integer, nullable=False, server_default=text("1")),
 )
 
 policy_versions = Table(
@@ -264,6 +271,10 @@ event_configurations = Table(
     _account(),
     Column("event_type", String, primary_key=True),  # THING, THING_GROUP, CERTIFICATE, POLICY, …
     Column("enabled", Boolean, nullable=False),
+    # When the type was first configured and last updated: DescribeEventConfigurations' creationDate is the
+    # account's earliest created_at, its lastModifiedDate the latest last_modified_at.
+    _time("created_at"),
+    _time("last_modified_at"),
 )
 
 shadows = Table(

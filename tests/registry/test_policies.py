@@ -159,8 +159,32 @@ async def test_policy_versions(policies: Policies, recorder: Recorder) -> None:
     await expect_error(
         policies.delete_policy_version({"policyName": "p", "policyVersionId": "4"}), ResourceNotFound
     )
+    # The newest version (6) was deleted: its id is not given again, as on AWS.
+    out = await policies.create_policy_version({"policyName": "p", "policyDocument": document("v7")})
+    assert out["policyVersionId"] == "7"
+    await policies.delete_policy_version({"policyName": "p", "policyVersionId": "7"})
     await policies.delete_policy({"policyName": "p"})
     assert set(kinds(recorder)) == {("policy", "p")}
+    # A new policy of the same name is a new policy: it starts again at version 1.
+    await policies.create_policy({"policyName": "p", "policyDocument": document("v1")})
+    out = await policies.create_policy_version({"policyName": "p", "policyDocument": document("v2")})
+    assert out["policyVersionId"] == "2"
+
+
+async def test_deleting_the_newest_version_does_not_free_its_id(policies: Policies) -> None:
+    await policies.create_policy({"policyName": "p", "policyDocument": document("v1")})
+    second = await policies.create_policy_version({"policyName": "p", "policyDocument": document("v2")})
+    assert second["policyVersionId"] == "2"
+    await policies.delete_policy_version({"policyName": "p", "policyVersionId": "2"})
+    third = await policies.create_policy_version(
+        {"policyName": "p", "policyDocument": document("v3"), "setAsDefault": True}
+    )
+    assert third["policyVersionId"] == "3"
+    await expect_error(
+        policies.get_policy_version({"policyName": "p", "policyVersionId": "2"}), ResourceNotFound
+    )
+    listed = (await policies.list_policy_versions({"policyName": "p"}))["policyVersions"]
+    assert [(v["versionId"], v["isDefaultVersion"]) for v in listed] == [("3", True), ("1", False)]
 
 
 async def test_attach_detach_and_list(
