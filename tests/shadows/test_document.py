@@ -450,3 +450,59 @@ def test_parse_read() -> None:
     with pytest.raises(ShadowRejected) as info:
         parse_read(b"{nope")
     assert (info.value.code, info.value.message) == (400, "Invalid JSON")
+
+
+def test_an_object_replaces_a_scalar_and_a_scalar_replaces_an_object() -> None:
+    """device-shadow-data-flow, "Updating a shadow": a field's new value replaces the old one whatever its
+    type; only object-into-object merges."""
+    first = update(None, 0, {"state": {"reported": {"a": 1, "b": {"c": 2}}}}, T0)
+    out = update(first.document, 1, {"state": {"reported": {"a": {"x": None, "y": 1}, "b": 3}}}, T1)
+    assert out.document["state"] == {"reported": {"a": {"y": 1}, "b": 3}}
+    assert out.document["metadata"] == {"reported": {"a": {"y": {"timestamp": T1}}, "b": {"timestamp": T1}}}
+
+
+def test_an_empty_object_is_not_stored() -> None:
+    """device-shadow-document, "Empty shadow document properties" (Corral's decision for nested objects):
+    {} adds nothing, and the accepted message still echoes the request as sent."""
+    out = update(None, 0, {"state": {"desired": {"a": {}}, "reported": {}}}, T0)
+    assert out.document == {"state": {}, "metadata": {}}
+    assert out.accepted["state"] == {"desired": {"a": {}}, "reported": {}}
+    assert out.accepted["metadata"] == {"desired": {"a": {}}, "reported": {}}
+
+
+def test_accepted_for_state_null() -> None:
+    """device-shadow-data-flow, "Deleting a shadow" note, with the 2016 guide's echo of a null node:
+    "state": null is echoed with a timestamp as its metadata, and publishes no delta."""
+    first = update(None, 0, {"state": {"desired": {"a": 1}}}, T0)
+    out = update(first.document, 1, {"state": None, "clientToken": "z"}, T1)
+    assert out.accepted == {
+        "state": None,
+        "metadata": {"timestamp": T1},
+        "version": 2,
+        "timestamp": T1,
+        "clientToken": "z",
+    }
+    assert out.delta is None
+    assert out.documents["current"] == {"state": {}, "metadata": {}, "version": 2}
+
+
+def test_apply_update_leaves_its_inputs_alone() -> None:
+    """The algebra is pure (DESIGN.md, habit 4): the current document and the request are not modified, and
+    the outcome shares no mutable value with them."""
+    first = update(None, 0, {"state": {"desired": {"a": {"b": [1, 2]}}}}, T0)
+    before = orjson.dumps(first.document)
+    request = parse_update(b'{"state": {"desired": {"a": {"c": [3]}}}}', LIMITS)
+    out = apply_update(first.document, 1, request, T1, LIMITS)
+    assert orjson.dumps(first.document) == before
+    out.document["state"]["desired"]["a"]["c"].append(4)
+    assert request.state == {"desired": {"a": {"c": [3]}}}
+    assert out.accepted["state"] == {"desired": {"a": {"c": [3]}}}
+
+
+def test_version_zero_matches_a_new_shadow() -> None:
+    """device-shadow-data-flow, "Optimistic locking": the update is processed only if the version matches the
+    latest one; a shadow that does not exist yet is at version 0 (or a recently deleted one's)."""
+    assert update(None, 0, {"state": {"reported": {"a": 1}}, "version": 0}).version == 1
+    with pytest.raises(ShadowRejected) as info:
+        update(None, 0, {"state": {"reported": {"a": 1}}, "version": 1})
+    assert info.value.code == 409
