@@ -1,24 +1,30 @@
-"""Thing types: CreateThingType, DescribeThingType, ListThingTypes, DeprecateThingType, DeleteThingType.
+"""Thing types: CreateThingType, DescribeThingType, ListThingTypes, UpdateThingType, DeprecateThingType,
+DeleteThingType.
 
 Invariants (docs/control-plane-facts.md §2):
 
-- A thing type is immutable after creation except for its deprecation.
+- A thing type is immutable after creation except for its deprecation and its ``mqtt5Configuration``
+  (UpdateThingType changes nothing else: any other property is AWS's InvalidRequestException
+  ``Can only update mqtt5Configuration.``).
 - A type is deleted only once it has been deprecated for ``deprecation_wait_seconds`` (AWS: 5 minutes) and
   no thing has it.
+- ``mqtt5_configuration`` holds ``{"propagatingAttributes": [...]}`` with at least one attribute, or NULL:
+  an empty list is stored (and answered) as no configuration. Each propagating attribute names its MQTT 5
+  ``userPropertyKey`` and exactly one source: a ``thingAttribute`` or a ``connectionAttribute``
+  (``iot:ClientId`` or ``iot:Thing.ThingName``, the values CloudFormation documents). The model checks
+  lengths and patterns; the rest is validated here ([?] AWS's texts, and "exactly one source").
 
 Changes publish ``THING_TYPE`` events on ``$aws/events/thingType/{name}/created|updated|deleted``
-(deprecating and undoing it are updates). No change notice: a type's own state is not in any policy
-variable (a thing's type is, and Things announces those changes).
-
-UpdateThingType is not implemented: it only changes ``mqtt5Configuration``, which the store has no column
-for; for the same reason CreateThingType refuses a non-empty ``mqtt5Configuration``.
+(deprecating, undoing it and UpdateThingType are updates). No change notice: a type's own state is not in
+any policy variable (a thing's type is, and Things announces those changes). The broker does not enrich
+MQTT 5 messages with the propagating attributes yet; they are stored and answered.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,6 +36,8 @@ from corral.registry.thing_common import Input, Output, find_thing_type, keyset_
 from corral.store.schema import epoch_now, thing_types, things
 
 MAX_SEARCHABLE_ATTRIBUTES = 3
+CONNECTION_ATTRIBUTES: Final = ("iot:ClientId", "iot:Thing.ThingName")
+ONLY_MQTT5: Final = "Can only update mqtt5Configuration."
 
 
 class ThingTypes:
@@ -47,8 +55,7 @@ class ThingTypes:
         props: Input = params.get("thingTypeProperties") or {}
         description: str | None = props.get("thingTypeDescription")
         searchable: list[str] = list(props.get("searchableAttributes") or [])
-        if (props.get("mqtt5Configuration") or {}).get("propagatingAttributes"):
-            raise InvalidRequest("Corral does not support mqtt5Configuration on thing types")
+        mqtt5 = _mqtt5_configuration(props.get("mqtt5Configuration"))
         if len(searchable) > MAX_SEARCHABLE_ATTRIBUTES:
             raise InvalidRequest(
                 f"A thing type can have at most {MAX_SEARCHABLE_ATTRIBUTES} searchable attributes"
@@ -56,7 +63,11 @@ class ThingTypes:
         async with self.context.store.begin() as conn:
             existing = await find_thing_type(conn, self.context, name)
             if existing is not None:
-                if existing.description == description and list(existing.searchable_attributes) == searchable:
+                if (
+                    existing.description == description
+                    and list(existing.searchable_attributes) == searchable
+                    and existing.mqtt5_configuration == mqtt5
+                ):
                     return _created(existing._mapping)
                 raise ResourceAlreadyExists(
                     f"Thing Type {name} already exists in current account with different properties",
@@ -70,6 +81,7 @@ class ThingTypes:
                 "thing_type_arn": self.context.arn(f"thingtype/{name}"),
                 "description": description,
                 "searchable_attributes": searchable,
+                "mqtt5_configuration": mqtt5,
                 "deprecated": False,
                 "deprecation_date": None,
                 "created_at": epoch_now(),
@@ -97,6 +109,27 @@ class ThingTypes:
         if token is not None:
             out["nextToken"] = token
         return out
+
+    async def update_thing_type(self, params: Input) -> Output:
+        """Replaces the type's ``mqtt5Configuration`` (an empty ``propagatingAttributes`` removes it).
+
+        Any other property is refused with AWS's text, even when it equals the stored one (the observed call
+        changed ``searchableAttributes``; [?] for an unchanged value). Without ``mqtt5Configuration`` nothing
+        changes and no event is published [?]. A deprecated type can be updated [?].
+        """
+        name: str = params["thingTypeName"]
+        props: Input = params.get("thingTypeProperties") or {}
+        if any(key != "mqtt5Configuration" for key in props):
+            raise InvalidRequest(ONLY_MQTT5)
+        given = "mqtt5Configuration" in props
+        mqtt5 = _mqtt5_configuration(props.get("mqtt5Configuration"))
+        async with self.context.store.begin() as conn:
+            current = await self._require(conn, name, for_update=True)
+            if not given:
+                return {}
+            await conn.execute(update(thing_types).where(*self._key(name)).values(mqtt5_configuration=mqtt5))
+        self._event({**current._mapping, "mqtt5_configuration": mqtt5}, "UPDATED")
+        return {}
 
     async def deprecate_thing_type(self, params: Input) -> Output:
         """Deprecates a type (``undoDeprecate``: reverses it). Deprecating a deprecated type keeps its first
@@ -196,6 +229,8 @@ def _definition(row: Mapping[Any, Any]) -> Output:
     properties: Output = {"searchableAttributes": list(row["searchable_attributes"])}
     if row["description"] is not None:
         properties["thingTypeDescription"] = row["description"]
+    if row["mqtt5_configuration"] is not None:
+        properties["mqtt5Configuration"] = row["mqtt5_configuration"]
     metadata: Output = {"deprecated": bool(row["deprecated"]), "creationDate": to_datetime(row["created_at"])}
     if row["deprecated"] and row["deprecation_date"] is not None:
         metadata["deprecationDate"] = to_datetime(row["deprecation_date"])
@@ -205,3 +240,37 @@ def _definition(row: Mapping[Any, Any]) -> Output:
         "thingTypeProperties": properties,
         "thingTypeMetadata": metadata,
     }
+
+
+def _mqtt5_configuration(given: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The ``mqtt5_configuration`` to store for the ``mqtt5Configuration`` given, validated; None for none."""
+    attributes: list[Mapping[str, Any]] = list((given or {}).get("propagatingAttributes") or [])
+    if not attributes:
+        return None
+    kept: list[dict[str, str]] = []
+    keys: set[str] = set()
+    for attribute in attributes:
+        key = attribute.get("userPropertyKey")
+        thing_attribute = attribute.get("thingAttribute")
+        connection_attribute = attribute.get("connectionAttribute")
+        if not key:
+            raise InvalidRequest("A propagating attribute must have a userPropertyKey")
+        if key in keys:
+            raise InvalidRequest(f"The userPropertyKey {key} is given more than once")
+        keys.add(key)
+        if (thing_attribute is None) == (connection_attribute is None):
+            raise InvalidRequest(
+                f"The propagating attribute {key} must have either a thingAttribute or a connectionAttribute"
+            )
+        if connection_attribute is not None and connection_attribute not in CONNECTION_ATTRIBUTES:
+            raise InvalidRequest(
+                f"Invalid connectionAttribute {connection_attribute}: it must be one of "
+                + ", ".join(CONNECTION_ATTRIBUTES)
+            )
+        item = {"userPropertyKey": str(key)}
+        if thing_attribute is not None:
+            item["thingAttribute"] = str(thing_attribute)
+        else:
+            item["connectionAttribute"] = str(connection_attribute)
+        kept.append(item)
+    return {"propagatingAttributes": kept}

@@ -146,3 +146,156 @@ async def test_delete_rules(registry_context: RegistryContext, recorder: Recorde
     # Its tags went with it: a new type of the same name has none.
     await types.create_thing_type({"thingTypeName": "Bulb"})
     assert await Tags(registry_context).list_tags_for_resource({"resourceArn": ARN + "Bulb"}) == {"tags": []}
+
+
+PROPAGATING = [
+    {"userPropertyKey": "serial", "thingAttribute": "serialNumber"},
+    {"userPropertyKey": "iot:ClientId", "connectionAttribute": "iot:ClientId"},
+]
+
+
+async def test_mqtt5_configuration_on_create(registry_context: RegistryContext) -> None:
+    types = ThingTypes(registry_context)
+    props = {
+        "searchableAttributes": ["serialNumber"],
+        "mqtt5Configuration": {"propagatingAttributes": PROPAGATING},
+    }
+    created = await types.create_thing_type({"thingTypeName": "Sensor", "thingTypeProperties": props})
+    described = await types.describe_thing_type({"thingTypeName": "Sensor"})
+    assert described["thingTypeProperties"] == props
+    listed = await types.list_thing_types({})
+    assert listed["thingTypes"][0]["thingTypeProperties"] == props
+    # The same configuration again is the same type; another one is a conflict.
+    assert await types.create_thing_type({"thingTypeName": "Sensor", "thingTypeProperties": props}) == created
+    other = {**props, "mqtt5Configuration": {"propagatingAttributes": PROPAGATING[:1]}}
+    await expect_error(
+        types.create_thing_type({"thingTypeName": "Sensor", "thingTypeProperties": other}),
+        ResourceAlreadyExists,
+        "Thing Type Sensor already exists in current account with different properties",
+    )
+    # An empty list is no configuration at all.
+    await types.create_thing_type(
+        {
+            "thingTypeName": "Plain",
+            "thingTypeProperties": {"mqtt5Configuration": {"propagatingAttributes": []}},
+        }
+    )
+    plain = await types.describe_thing_type({"thingTypeName": "Plain"})
+    assert plain["thingTypeProperties"] == {"searchableAttributes": []}
+
+
+async def test_update_thing_type(registry_context: RegistryContext, recorder: Recorder) -> None:
+    types = ThingTypes(registry_context)
+    await types.create_thing_type(
+        {
+            "thingTypeName": "Sensor",
+            "thingTypeProperties": {"thingTypeDescription": "d", "searchableAttributes": ["a"]},
+        }
+    )
+    enable_all_events(registry_context)
+    mqtt5 = {"propagatingAttributes": PROPAGATING}
+    assert (
+        await types.update_thing_type(
+            {"thingTypeName": "Sensor", "thingTypeProperties": {"mqtt5Configuration": mqtt5}}
+        )
+        == {}
+    )
+    described = await types.describe_thing_type({"thingTypeName": "Sensor"})
+    assert described["thingTypeProperties"] == {
+        "thingTypeDescription": "d",
+        "searchableAttributes": ["a"],
+        "mqtt5Configuration": mqtt5,
+    }
+    # Replaced as a whole, then removed by an empty list.
+    swapped = {
+        "propagatingAttributes": [{"userPropertyKey": "name", "connectionAttribute": "iot:Thing.ThingName"}]
+    }
+    await types.update_thing_type(
+        {"thingTypeName": "Sensor", "thingTypeProperties": {"mqtt5Configuration": swapped}}
+    )
+    listed = (await types.list_thing_types({}))["thingTypes"][0]
+    assert listed["thingTypeProperties"]["mqtt5Configuration"] == swapped
+    await types.update_thing_type(
+        {
+            "thingTypeName": "Sensor",
+            "thingTypeProperties": {"mqtt5Configuration": {"propagatingAttributes": []}},
+        }
+    )
+    described = await types.describe_thing_type({"thingTypeName": "Sensor"})
+    assert "mqtt5Configuration" not in described["thingTypeProperties"]
+    # Nothing to change: no event.
+    await types.update_thing_type({"thingTypeName": "Sensor", "thingTypeProperties": {}})
+    await types.update_thing_type({"thingTypeName": "Sensor"})
+    assert [topic for topic, _ in events(recorder)] == ["$aws/events/thingType/Sensor/updated"] * 3
+    # AWS's rule: only mqtt5Configuration changes, even alongside it.
+    for props in (
+        {"searchableAttributes": ["a", "b"]},
+        {"thingTypeDescription": "d"},
+        {"thingTypeDescription": "new", "mqtt5Configuration": mqtt5},
+    ):
+        await expect_error(
+            types.update_thing_type({"thingTypeName": "Sensor", "thingTypeProperties": props}),
+            InvalidRequest,
+            "Can only update mqtt5Configuration.",
+        )
+    await expect_error(
+        types.update_thing_type(
+            {"thingTypeName": "Nope", "thingTypeProperties": {"mqtt5Configuration": mqtt5}}
+        ),
+        ResourceNotFound,
+        "Thing type Nope does not exist",
+    )
+    # A deprecated type can still be updated.
+    await types.deprecate_thing_type({"thingTypeName": "Sensor"})
+    await types.update_thing_type(
+        {"thingTypeName": "Sensor", "thingTypeProperties": {"mqtt5Configuration": mqtt5}}
+    )
+    described = await types.describe_thing_type({"thingTypeName": "Sensor"})
+    assert described["thingTypeProperties"]["mqtt5Configuration"] == mqtt5
+    assert described["thingTypeMetadata"]["deprecated"] is True
+
+
+async def test_propagating_attributes_are_validated(registry_context: RegistryContext) -> None:
+    types = ThingTypes(registry_context)
+    await types.create_thing_type({"thingTypeName": "Sensor"})
+    bad = [
+        ([{"thingAttribute": "serial"}], "A propagating attribute must have a userPropertyKey"),
+        (
+            [{"userPropertyKey": "k"}],
+            "The propagating attribute k must have either a thingAttribute or a connectionAttribute",
+        ),
+        (
+            [{"userPropertyKey": "k", "thingAttribute": "a", "connectionAttribute": "iot:ClientId"}],
+            "The propagating attribute k must have either a thingAttribute or a connectionAttribute",
+        ),
+        (
+            [{"userPropertyKey": "k", "connectionAttribute": "iot:SourceIp"}],
+            "Invalid connectionAttribute iot:SourceIp: it must be one of iot:ClientId, iot:Thing.ThingName",
+        ),
+        (
+            [
+                {"userPropertyKey": "k", "thingAttribute": "a"},
+                {"userPropertyKey": "k", "thingAttribute": "b"},
+            ],
+            "The userPropertyKey k is given more than once",
+        ),
+    ]
+    for attributes, message in bad:
+        mqtt5 = {"propagatingAttributes": attributes}
+        await expect_error(
+            types.update_thing_type(
+                {"thingTypeName": "Sensor", "thingTypeProperties": {"mqtt5Configuration": mqtt5}}
+            ),
+            InvalidRequest,
+            message,
+        )
+        await expect_error(
+            types.create_thing_type(
+                {"thingTypeName": "Other", "thingTypeProperties": {"mqtt5Configuration": mqtt5}}
+            ),
+            InvalidRequest,
+            message,
+        )
+    await expect_error(types.describe_thing_type({"thingTypeName": "Other"}), ResourceNotFound)
+    described = await types.describe_thing_type({"thingTypeName": "Sensor"})
+    assert described["thingTypeProperties"] == {"searchableAttributes": []}
