@@ -8,11 +8,13 @@ The state machine (docs/control-plane-facts.md §5, the model's documentation)::
     PENDING_TRANSFER --Reject--> INACTIVE                               (transfer state REJECTED)
     PENDING_TRANSFER --Cancel--> INACTIVE                               (transfer state CANCELLED)
 
-Transfer refuses an ACTIVE or REVOKED certificate (406 CertificateStateException, [?] texts), a certificate
-already pending transfer and one with policies attached (409 TransferConflictException, the latter with AWS's
-text). Accept, Reject and Cancel need PENDING_TRANSFER: after an accepted or rejected transfer they answer
-410 TransferAlreadyCompletedException (Cancel with AWS's text, the others [?]); on a certificate that is not
-being transferred at all, 400 InvalidRequestException [?].
+Transfer refuses a transfer to the account that owns the certificate (400 InvalidRequestException, [?]: AWS
+documents nothing; a transfer to oneself has no destination to accept or reject it), an ACTIVE or REVOKED
+certificate (406 CertificateStateException, [?] texts), a certificate already pending transfer and one with
+policies attached (409 TransferConflictException, the latter with AWS's text). Accept, Reject and Cancel need
+PENDING_TRANSFER: after an accepted or rejected transfer they answer 410 TransferAlreadyCompletedException
+(Cancel with AWS's text, the others [?]); on a certificate that is not being transferred at all, 400
+InvalidRequestException [?].
 
 Limits of a single-account Corral: every caller is this account, so Accept and Reject are honoured from it
 (on AWS only the destination may call them, and only the source may Cancel). The certificate never moves to
@@ -58,6 +60,10 @@ class CertificateTransfers:
         async with self.context.store.begin() as conn:
             row = await require_certificate(conn, self.context, params["certificateId"], for_update=True)
             cert_id = row.certificate_id
+            if params["targetAwsAccount"] == row.owned_by:
+                raise InvalidRequest(
+                    f"The certificate cannot be transferred to the account that owns it. Id: {cert_id}"
+                )
             if row.status == ACTIVE:
                 raise CertificateState(
                     f"Certificate must be deactivated (not ACTIVE) before transfer. Id: {cert_id}"
