@@ -3,23 +3,32 @@
 Pure functions over ``cryptography`` objects: PEM in, certificates out, or the RegistryError AWS answers with.
 AWS's message texts for invalid certificates and CSRs are unconfirmed (docs/control-plane-facts.md §5, §6);
 the ones here say what is wrong in AWS's style.
+
+:func:`certificate_for_csr` is CreateCertificateFromCsr's certificate: the CSR's whole subject (every
+attribute, in its order and encoding, as AWS keeps it) and its public key, signed by the Corral root CA. The
+extensions are the issuer's, not the CSR's: CA:FALSE, key identifiers, digitalSignature and clientAuth, the
+same as CreateKeysAndCertificate's; extensions the CSR requests (subjectAltName, keyUsage, ...) are not
+copied [?: AWS documents nothing about them; its certificates carry a fixed set].
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from corral.auth.ca import certificate_id
+from corral.auth.ca import CLOCK_SKEW, CorralPKI, certificate_id
 from corral.registry.errors import CertificateValidation, InvalidRequest
 
 MIN_RSA_BITS = 2048
 CSR_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
+AWS_SUBJECT_CN: Final = "AWS IoT Certificate"
+DEVICE_VALIDITY: Final = timedelta(days=3650)
 
 
 def load_certificate(pem: str, *, what: str = "certificate") -> x509.Certificate:
@@ -106,3 +115,53 @@ def load_csr(pem: str) -> x509.CertificateSigningRequest:
     else:
         raise InvalidRequest("The certificate signing request's key must be RSA or EC (NIST P-256/384/521)")
     return csr
+
+
+def certificate_for_csr(pki: CorralPKI, csr: x509.CertificateSigningRequest) -> x509.Certificate:
+    """The device certificate CreateCertificateFromCsr issues for ``csr`` (already checked by
+    :func:`load_csr`): its subject and key, Corral's extensions, valid ten years or until the CA expires.
+    A CSR with an empty subject gets AWS's ``CN=AWS IoT Certificate`` [?]."""
+    ca_cert, ca_key = pki.ca_certificate(), pki.ca_private_key()
+    public_key = csr.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):  # load_csr let it through
+        raise InvalidRequest("The certificate signing request's key must be RSA or EC (NIST P-256/384/521)")
+    subject = (
+        csr.subject
+        if len(csr.subject)
+        else x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, AWS_SUBJECT_CN)])
+    )
+    not_before = datetime.now(UTC) - CLOCK_SKEW
+    not_after = min(not_before + DEVICE_VALIDITY, ca_cert.not_valid_after_utc)
+    try:
+        ca_key_id = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        authority = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_key_id)
+    except x509.ExtensionNotFound:
+        authority = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(authority, critical=False)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+    )
+    return builder.sign(ca_key, hashes.SHA256())

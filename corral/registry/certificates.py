@@ -8,9 +8,9 @@ AWS behaviour, from docs/control-plane-facts.md §5; choices where AWS's is unco
   (:func:`corral.auth.ca.issue_client_certificate`), the one the TLS listeners trust.
   CreateKeysAndCertificate's subject is ``CN=AWS IoT Certificate`` as on AWS; its key pair is RSA 2048, the
   private key PKCS#1 (``BEGIN RSA PRIVATE KEY``) and the public key SPKI (``BEGIN PUBLIC KEY``), as AWS
-  returns them. CreateCertificateFromCsr keeps the CSR's public key and its common name (``CN=AWS IoT
-  Certificate`` when it has none); [?] AWS keeps the whole CSR subject, but the Corral CA issues a common name
-  only.
+  returns them. CreateCertificateFromCsr keeps the CSR's public key and its whole subject, as AWS does
+  (``CN=AWS IoT Certificate`` only for an empty subject [?]); the extensions are Corral's, not the ones the
+  CSR requests (:func:`corral.registry.certificate_x509.certificate_for_csr`).
 - The status is ACTIVE with ``setAsActive``, INACTIVE otherwise. RegisterCertificate's body ``status``
   (ACTIVE, INACTIVE or REVOKED) wins over ``setAsActive`` when both are given [?]; neither means INACTIVE [?].
 - RegisterCertificate needs the issuing CA registered in this account (406 CertificateStateException
@@ -58,7 +58,8 @@ from corral.registry.certificate_store import (
 )
 from corral.registry.certificate_transfers import CertificateTransfers
 from corral.registry.certificate_x509 import (
-    common_name,
+    AWS_SUBJECT_CN,
+    certificate_for_csr,
     id_of,
     is_expired,
     issued_by,
@@ -78,7 +79,6 @@ from corral.registry.security_common import Input, Output, marker_page, with_mar
 from corral.store.errors import ConstraintViolation
 from corral.store.schema import ca_certificates, certificates, policy_targets, thing_principals
 
-AWS_SUBJECT_CN: Final = "AWS IoT Certificate"
 REGISTRABLE_STATUSES: Final = (ACTIVE, INACTIVE, REVOKED)
 NO_CA: Final = "No CA certificate exists for the given certificate"
 ALREADY_REGISTERED: Final = "The certificate is already provisioned or registered"
@@ -104,11 +104,8 @@ class Certificates(CertificateTransfers):
 
     async def create_certificate_from_csr(self, params: Input) -> Output:
         csr = load_csr(params["certificateSigningRequest"])
-        cn = common_name(csr.subject) or AWS_SUBJECT_CN
-        cert_pem, _ = await asyncio.to_thread(
-            issue_client_certificate, self._pki, cn, public_key=csr.public_key()
-        )
-        return await self._store_issued(x509.load_pem_x509_certificate(cert_pem), params)
+        cert = await asyncio.to_thread(certificate_for_csr, self._pki, csr)
+        return await self._store_issued(cert, params)
 
     async def _store_issued(self, cert: x509.Certificate, params: Input) -> Output:
         values = new_certificate(self.context, cert, status=ACTIVE if params.get("setAsActive") else INACTIVE)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from corral.auth.ca import CorralPKI
 from corral.registry.cas import CACertificates
@@ -142,6 +142,56 @@ async def test_create_certificate_from_csr(certs: Certificates, pki: CorralPKI) 
     await expect_error(
         certs.create_certificate_from_csr({"certificateSigningRequest": make_csr(key=k1)}), InvalidRequest
     )
+
+
+def full_subject_csr(key: ec.EllipticCurvePrivateKey) -> x509.CertificateSigningRequest:
+    """A CSR with a many-attribute subject (a repeated OU, a serialNumber) that requests extensions too."""
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
+            x509.NameAttribute(NameOID.STATE_OR_PROVINCE_NAME, "Bavaria"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Acme Sensors GmbH"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Fleet"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Line 3"),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, "SN-000042"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "sensor-42"),
+        ]
+    )
+    return (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(subject)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("sensor-42.example")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+
+
+async def test_certificate_from_csr_keeps_the_whole_subject(certs: Certificates, pki: CorralPKI) -> None:
+    csr = full_subject_csr(ec.generate_private_key(ec.SECP384R1()))
+    pem = csr.public_bytes(serialization.Encoding.PEM).decode()
+    out = await certs.create_certificate_from_csr({"certificateSigningRequest": pem})
+    cert = x509.load_pem_x509_certificate(out["certificatePem"].encode())
+    # Every attribute, in order, with its encoding: the DER of the two names is the same.
+    assert cert.subject == csr.subject
+    assert cert.subject.public_bytes() == csr.subject.public_bytes()
+    assert cert.subject.rfc4514_string() == (
+        "CN=sensor-42,2.5.4.5=SN-000042,OU=Line 3,OU=Fleet,O=Acme Sensors GmbH,ST=Bavaria,C=DE"
+    )
+    assert cert.issuer == pki.ca_certificate().subject
+    cert.verify_directly_issued_by(pki.ca_certificate())
+    # The issuer's extensions, not the requested ones: no subjectAltName, and never a CA.
+    extensions = {ext.oid: ext for ext in cert.extensions}
+    assert ExtensionOID.SUBJECT_ALTERNATIVE_NAME not in extensions
+    assert extensions[ExtensionOID.BASIC_CONSTRAINTS].value.ca is False
+    assert extensions[ExtensionOID.EXTENDED_KEY_USAGE].value == x509.ExtendedKeyUsage(
+        [ExtendedKeyUsageOID.CLIENT_AUTH]
+    )
+    assert extensions[ExtensionOID.KEY_USAGE].value.digital_signature is True
+    assert extensions[ExtensionOID.KEY_USAGE].critical is True
+    assert cert.not_valid_after_utc <= pki.ca_certificate().not_valid_after_utc
+    # DescribeCertificate answers the certificate as issued.
+    described = await certs.describe_certificate({"certificateId": out["certificateId"]})
+    assert described["certificateDescription"]["certificatePem"] == out["certificatePem"]
 
 
 async def test_register_certificate(registry_context: RegistryContext, certs: Certificates) -> None:
