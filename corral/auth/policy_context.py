@@ -46,6 +46,25 @@ _CERTIFICATE_SPECIALS = frozenset(',"\\+=<>;')
 DYNAMIC_KEYS = frozenset({"aws:currenttime", "aws:epochtime"})
 """Keys whose value changes during a connection; they are read at each authorization."""
 
+PERSISTENT_CONNECT = "PersistentConnect"
+LAST_WILL = "LastWill"
+
+
+def connect_attributes(*, persistent: bool, last_will: bool) -> tuple[str, ...]:
+    """``iot:ConnectAttributes`` of a CONNECT: the features it uses beyond a clean connection.
+
+    AWS documents two ("Connect policy examples", "MQTT persistent sessions"): ``PersistentConnect``
+    (a session that outlives the connection: MQTT 3.1.1 cleanSession=0, MQTT 5 Session Expiry
+    Interval above 0) and ``LastWill`` (the CONNECT carries a will). A clean connection without a will
+    has the empty set, which ``ForAllValues:StringEquals`` with ``[]`` matches ("only default features").
+    """
+    attributes: list[str] = []
+    if persistent:
+        attributes.append(PERSISTENT_CONNECT)
+    if last_will:
+        attributes.append(LAST_WILL)
+    return tuple(attributes)
+
 
 @dataclass(frozen=True, slots=True)
 class CertificateFields:

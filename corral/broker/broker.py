@@ -12,9 +12,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
-from corral.auth.principals import Authenticator, Authorizer, Principal
+from corral.auth.principals import Authenticator, Authorizer, Grant, Principal
 from corral.broker import events
 from corral.broker.limits import Limits
 from corral.broker.message import Message
@@ -42,6 +42,23 @@ class BrokerStats:
     protocol_errors: int = 0
 
 
+class ConnectAttributesAuthorizer(Protocol):
+    """An authorizer whose iot:Connect decision sees the CONNECT's ``iot:ConnectAttributes`` and
+    ``iot:LastWillTopic``; it says so with ``decides_connect_attributes = True``."""
+
+    decides_connect_attributes: bool
+
+    async def authorize_connect(
+        self,
+        principal: Principal,
+        client_id: str,
+        remote_ip: str,
+        *,
+        connect_attributes: tuple[str, ...] = (),
+        last_will_topic: str | None = None,
+    ) -> Grant | None: ...
+
+
 class Broker:
     def __init__(
         self,
@@ -66,6 +83,26 @@ class Broker:
         # Topic name -> the reason a publish to it is refused (None: accepted), whatever the client.
         self.topic_checks: dict[str, int | None] = {}
         self.shutting_down = False
+
+    async def authorize_connect(
+        self,
+        principal: Principal,
+        client_id: str,
+        remote_ip: str,
+        connect_attributes: tuple[str, ...],
+        last_will_topic: str | None,
+    ) -> Grant | None:
+        """The authorizer's grant for a CONNECT; the attributes go to authorizers that decide on them."""
+        authorizer = self.authorizer
+        if getattr(authorizer, "decides_connect_attributes", False):
+            return await cast(ConnectAttributesAuthorizer, authorizer).authorize_connect(
+                principal,
+                client_id,
+                remote_ip,
+                connect_attributes=connect_attributes,
+                last_will_topic=last_will_topic,
+            )
+        return await authorizer.authorize_connect(principal, client_id, remote_ip)
 
     # -- lifecycle -----------------------------------------------------------------------------------
 

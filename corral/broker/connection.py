@@ -15,6 +15,7 @@ import uuid
 from enum import Enum
 from typing import Any
 
+from corral.auth.policy_context import connect_attributes
 from corral.auth.principals import ALLOW_ALL, ANONYMOUS, ConnectAttempt, Grant, Principal
 from corral.broker import events
 from corral.broker.broker import Broker
@@ -74,11 +75,20 @@ def reserved_topic_publishable(topic: str) -> bool:
 
 
 class MQTTConnection(asyncio.Protocol):
-    def __init__(self, broker: Broker, kind: str, client_cert_der: bytes | None = None) -> None:
+    def __init__(
+        self,
+        broker: Broker,
+        kind: str,
+        client_cert_der: bytes | None = None,
+        authenticated: Principal | None = None,
+    ) -> None:
+        """``authenticated`` is a principal the transport already proved (a SigV4-presigned WebSocket
+        URL); without it the authenticator decides at CONNECT from the client certificate."""
         self.broker = broker
         self.limits = broker.limits
         self.kind = kind
         self.client_cert_der = client_cert_der
+        self.authenticated = authenticated
         self.parser = MQTTParser(server_side=True, max_packet_size=broker.limits.max_packet_size)
         self.transport: Any = None
         self.state = State.AWAIT_CONNECT
@@ -329,18 +339,30 @@ class MQTTConnection(asyncio.Protocol):
             if len(will.payload) > limits.payload_max_bytes:
                 self._refuse(ReasonCode.PACKET_TOO_LARGE)
                 return
-        attempt = ConnectAttempt(
-            client_id=client_id,
-            client_cert_der=self.client_cert_der,
-            username=packet.username,
-            password=packet.password,
-            transport=self.kind,
-            remote_ip=self.remote_ip,
-        )
-        principal = await self.broker.authenticator.authenticate(attempt)
+        principal = self.authenticated
+        if principal is None:
+            attempt = ConnectAttempt(
+                client_id=client_id,
+                client_cert_der=self.client_cert_der,
+                username=packet.username,
+                password=packet.password,
+                transport=self.kind,
+                remote_ip=self.remote_ip,
+            )
+            principal = await self.broker.authenticator.authenticate(attempt)
         grant = None
         if principal is not None:
-            grant = await self.broker.authorizer.authorize_connect(principal, client_id, self.remote_ip)
+            if v5:
+                persistent = (packet.properties.session_expiry_interval or 0) > 0
+            else:
+                persistent = not packet.clean_start
+            grant = await self.broker.authorize_connect(
+                principal,
+                client_id,
+                self.remote_ip,
+                connect_attributes(persistent=persistent, last_will=will is not None),
+                will.topic if will is not None else None,
+            )
         if grant is not None and will is not None and not grant.can_publish(will.topic):
             grant.close()
             grant = None

@@ -43,6 +43,13 @@ from corral.store.schema import ca_certificates, certificates, thing_principals,
 log = logging.getLogger(__name__)
 
 ACTIVE = "ACTIVE"
+ACCESS_KEY = "access-key"
+"""``Principal.kind`` of a connection authenticated by a SigV4-presigned WebSocket URL."""
+
+
+ConnectFacts = tuple[tuple[str, ...], str | None]
+"""What a CONNECT tells the policies besides who and where: ``iot:ConnectAttributes``, the will topic."""
+CompiledKey = tuple[str, str, str, ConnectFacts]  # principal id, client id, source address, CONNECT facts
 
 
 class PolicyGrant:
@@ -54,12 +61,14 @@ class PolicyGrant:
         principal: Principal,
         client_id: str,
         remote_ip: str,
+        connect: ConnectFacts,
         policy: ConnectionPolicy,
     ) -> None:
         self.owner = owner
         self.principal = principal
         self.client_id = client_id
         self.remote_ip = remote_ip
+        self.connect = connect
         self.policy = policy
         self.on_revoked: Callable[[], None] | None = None
 
@@ -200,17 +209,27 @@ async def certificate_may_connect(context: RegistryContext, cert_id: str) -> boo
 
 
 class PolicyAuthorizer:
-    """IoT policies, compiled per connection; the anonymous dev-listener principal is unrestricted."""
+    """IoT policies, compiled per connection; the anonymous dev-listener principal is unrestricted.
+
+    A connection signed with one of the account's access keys (MQTT over WebSocket with SigV4) is not
+    governed by IoT policies: on AWS such a principal is authorized by IAM, and Corral's access keys are
+    the account's administrators, so it is allowed everything (docs/broker.md, section 10).
+    """
+
+    decides_connect_attributes = True
+    """The broker passes this authorizer the CONNECT's attributes and will topic."""
 
     def __init__(self, context: RegistryContext) -> None:
         self.context = context
         self.grants: set[PolicyGrant] = set()
-        self._compiled: UntilChange[tuple[str, str, str], ConnectionPolicy] = UntilChange(context)
+        self._compiled: UntilChange[CompiledKey, ConnectionPolicy] = UntilChange(context)
         self._refresh: asyncio.Task[None] | None = None
         self._dirty = False
         context.listeners.append(self._changed)
 
-    async def _compile(self, principal: Principal, client_id: str, remote_ip: str) -> ConnectionPolicy:
+    async def _compile(
+        self, principal: Principal, client_id: str, remote_ip: str, connect: ConnectFacts
+    ) -> ConnectionPolicy:
         context = self.context
         assert principal.certificate_der is not None
         cert_arn = context.arn(f"cert/{principal.id}")
@@ -227,6 +246,8 @@ class PolicyAuthorizer:
             thing_attributes=attributes,
             is_attached=thing_name is not None,
             certificate=certificate_fields(principal.certificate_der),
+            connect_attributes=connect[0],
+            last_will_topic=connect[1],
         )
         return compile_policies(parsed, connection)
 
@@ -259,18 +280,27 @@ class PolicyAuthorizer:
             return None, None, {}
         return row.thing_name, row.thing_type_name, dict(row.attributes or {})
 
-    async def authorize_connect(self, principal: Principal, client_id: str, remote_ip: str) -> Grant | None:
-        if principal.kind == "anonymous":
-            return ALLOW_ALL  # the loopback-only insecure listener
-        key = (principal.id, client_id, remote_ip)
+    async def authorize_connect(
+        self,
+        principal: Principal,
+        client_id: str,
+        remote_ip: str,
+        *,
+        connect_attributes: tuple[str, ...] = (),
+        last_will_topic: str | None = None,
+    ) -> Grant | None:
+        if principal.kind in ("anonymous", ACCESS_KEY):
+            return ALLOW_ALL  # the loopback-only insecure listener; an administrator's access key
+        connect: ConnectFacts = (connect_attributes, last_will_topic)
+        key = (principal.id, client_id, remote_ip, connect)
         policy = self._compiled.get(key)
         if policy is None:
             generation = self._compiled.generation
-            policy = await self._compile(principal, client_id, remote_ip)
+            policy = await self._compile(principal, client_id, remote_ip, connect)
             self._compiled.put(key, policy, generation)
         if not policy.can_connect(client_id):
             return None
-        grant = PolicyGrant(self, principal, client_id, remote_ip, policy)
+        grant = PolicyGrant(self, principal, client_id, remote_ip, connect, policy)
         self.grants.add(grant)
         return grant
 
@@ -287,7 +317,9 @@ class PolicyAuthorizer:
             for grant in list(self.grants):
                 try:
                     allowed = await certificate_may_connect(self.context, grant.principal.id)
-                    policy = await self._compile(grant.principal, grant.client_id, grant.remote_ip)
+                    policy = await self._compile(
+                        grant.principal, grant.client_id, grant.remote_ip, grant.connect
+                    )
                     allowed = allowed and policy.can_connect(grant.client_id)
                 except Exception:
                     log.exception("recompiling the policies of %s failed; disconnecting it", grant.client_id)
