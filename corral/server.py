@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from corral.api import iot_data
 from corral.api.access_keys import AccessKeys
 from corral.api.app import AWSAPI
 from corral.api.credentials import CREDENTIALS_FILE
@@ -34,7 +35,7 @@ from corral.auth.principals import AllowAllAuthorizer, CertificateChainAuthentic
 from corral.broker.broker import Broker
 from corral.broker.connection import MQTTConnection
 from corral.broker.persistence import load_state, save_state
-from corral.broker.websocket import mqtt_over_websocket
+from corral.broker.websocket import SigV4Access, mqtt_over_websocket
 from corral.config import Config
 from corral.registry.broker_auth import PolicyAuthorizer, RegistryAuthenticator
 from corral.registry.cas import CACertificates
@@ -44,6 +45,7 @@ from corral.registry.endpoints import Endpoints
 from corral.registry.event_config import EventConfigurations, load_event_configurations
 from corral.registry.policies import Policies
 from corral.registry.principals import Principals
+from corral.registry.request_auth import CertificateRequests
 from corral.registry.service import RegistryService
 from corral.registry.tags import Tags
 from corral.registry.thing_group_members import ThingGroupMembers
@@ -125,7 +127,9 @@ class CorralServer:
 
     def _asgi_app(self) -> Starlette:
         async def mqtt_endpoint(websocket: WebSocket) -> None:
-            await mqtt_over_websocket(websocket, self.broker)
+            keys = self.api.keys if self.api is not None else None
+            sigv4 = SigV4Access(keys.secret_for, self.config.region) if keys is not None else None
+            await mqtt_over_websocket(websocket, self.broker, sigv4)
 
         async def health(request: Request) -> JSONResponse:
             stats = dataclasses.asdict(self.broker.stats)
@@ -183,7 +187,11 @@ class CorralServer:
         broker.message_hooks.append(lambda message: shadows.on_message(message.topic, message.payload))
         self.api = AWSAPI(keys)
         self.api.add_service("iot", "iot", self.registry.handler)
-        self.api.add_service("iotdata", "iot-data", IoTDataAPI(shadows, broker).handler)
+        data_plane = IoTDataAPI(shadows, broker)
+        self.api.add_service(
+            "iotdata", "iot-data", data_plane.handler, data_plane.permissions, iot_data.route_path
+        )
+        self.api.certificates = CertificateRequests(context)
 
     async def start(self) -> dict[str, Any]:
         config = self.config

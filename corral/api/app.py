@@ -10,10 +10,11 @@ Domain errors carry their AWS code and status (``AWSServiceError``); anything el
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.model import ServiceModel
 
@@ -45,24 +46,50 @@ MAX_BODY = 16 * 1024 * 1024
 MISSING_TOKEN = ("MissingAuthenticationTokenException", "Missing Authentication Token", 403)
 
 
+Permissions = Callable[[str, dict[str, Any]], Sequence[tuple[str, str]] | None]
+"""The IoT policy permissions (action, resource relative to the account's ARN prefix) an operation needs from
+a certificate-authenticated caller; None for an operation such a caller may not use."""
+UNAUTHORIZED = ("UnauthorizedException", "Unauthorized", 401)
+
+
+class CertificateAuthorizer(Protocol):
+    async def allows(
+        self, certificate_der: bytes, remote_ip: str, permissions: Sequence[tuple[str, str]]
+    ) -> bool: ...
+
+
 @dataclass(slots=True)
 class ServiceEndpoint:
     """One AWS service as Corral answers it: its model and where its operations are implemented."""
 
     model: ServiceModel
     handler: Callable[[str], Handler | None]
+    permissions: Permissions | None = None
+    """Set for the one service that also answers certificate-authenticated (mutual TLS) requests."""
+    route_path: Callable[[bytes], bytes] | None = None
+    """Rewrites a (verified) request path before routing, for paths AWS accepts beyond its model's."""
 
 
 class AWSAPI:
     def __init__(self, keys: AccessKeys, clock: Callable[[], datetime] | None = None) -> None:
         self.keys = keys
         self.services: dict[str, ServiceEndpoint] = {}
+        self.certificates: CertificateAuthorizer | None = None
         self._clock = clock or (lambda: datetime.now(UTC))
 
     def add_service(
-        self, signing_name: str, model_name: str, handler: Callable[[str], Handler | None]
+        self,
+        signing_name: str,
+        model_name: str,
+        handler: Callable[[str], Handler | None],
+        permissions: Permissions | None = None,
+        route_path: Callable[[bytes], bytes] | None = None,
     ) -> None:
-        self.services[signing_name] = ServiceEndpoint(load_service_model(model_name), handler)
+        """``permissions``: this service also answers requests authenticated by a client certificate instead
+        of a signature (AWS's data plane with mutual TLS), each allowed by the certificate's IoT policies."""
+        self.services[signing_name] = ServiceEndpoint(
+            load_service_model(model_name), handler, permissions, route_path
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(receive)
@@ -85,7 +112,11 @@ class AWSAPI:
         raw_query: bytes = scope.get("query_string", b"")
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         signing_name = credential_scope_service(headers, raw_query)
-        endpoint = self.services.get(signing_name or "")
+        certificate = _client_certificate(scope) if signing_name is None else None
+        endpoint = self._certificate_endpoint() if certificate is not None else None
+        if endpoint is None:
+            certificate = None
+            endpoint = self.services.get(signing_name or "")
         model = endpoint.model if endpoint is not None else self._fallback_model()
         if endpoint is None:
             code, message, status = MISSING_TOKEN
@@ -95,7 +126,10 @@ class AWSAPI:
                 )
             return serialize_error(model, code, message, status, request_id=request_id)
         try:
-            verify(method, raw_path, raw_query, headers, body, self.keys.secret_for, self._clock())
+            if certificate is None:
+                verify(method, raw_path, raw_query, headers, body, self.keys.secret_for, self._clock())
+            if endpoint.route_path is not None:
+                raw_path = endpoint.route_path(raw_path)
             match = route(model, method, raw_path, raw_query, headers, body)
             operation = match.operation
             handler = endpoint.handler(operation.name)
@@ -111,6 +145,11 @@ class AWSAPI:
             params = parse_request(
                 operation, method, raw_path, raw_query, headers, body, path_params=match.path_params
             )
+            if certificate is not None and not await self._certificate_allows(
+                endpoint, certificate, scope, operation.name, params
+            ):
+                code, message, status = UNAUTHORIZED
+                return serialize_error(model, code, message, status, request_id=request_id)
             output = await handler(params)
             return serialize_response(operation, output, request_id=request_id)
         except SigV4Error as exc:
@@ -128,9 +167,37 @@ class AWSAPI:
                 model, "InternalFailureException", "Internal failure", 500, request_id=request_id
             )
 
+    def _certificate_endpoint(self) -> ServiceEndpoint | None:
+        if self.certificates is None:
+            return None
+        return next((e for e in self.services.values() if e.permissions is not None), None)
+
+    async def _certificate_allows(
+        self,
+        endpoint: ServiceEndpoint,
+        certificate: bytes,
+        scope: Scope,
+        operation: str,
+        params: dict[str, Any],
+    ) -> bool:
+        assert endpoint.permissions is not None and self.certificates is not None
+        needed = endpoint.permissions(operation, params)
+        if needed is None:
+            return False
+        client = scope.get("client")
+        return await self.certificates.allows(certificate, client[0] if client else "", needed)
+
     def _fallback_model(self) -> ServiceModel:
         endpoint = self.services.get("iot")
         return endpoint.model if endpoint is not None else load_service_model("iot")
+
+
+def _client_certificate(scope: Scope) -> bytes | None:
+    """The DER of the client certificate the TLS handshake verified (ASGI TLS extension), if any."""
+    chain = scope.get("extensions", {}).get("tls", {}).get("client_cert_chain")
+    if not chain:
+        return None
+    return ssl.PEM_cert_to_DER_cert(chain[0])
 
 
 async def _read_body(receive: Receive) -> bytes:

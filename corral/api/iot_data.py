@@ -45,6 +45,25 @@ class IoTDataAPI:
     def handler(self, operation_name: str) -> Handler | None:
         return self._handlers.get(operation_name)
 
+    @staticmethod
+    def permissions(operation_name: str, params: dict[str, Any]) -> list[tuple[str, str]] | None:
+        """What a certificate-authenticated caller's policies must allow (AWS's action resources table):
+        the shadow actions on ``thing/{thing}`` or ``thing/{thing}/{shadow}``, iot:Publish (and
+        iot:RetainPublish) on ``topic/{topic}``. None: not offered to certificate callers."""
+        thing, shadow = params.get("thingName"), params.get("shadowName")
+        if operation_name in ("GetThingShadow", "UpdateThingShadow", "DeleteThingShadow"):
+            resource = f"thing/{thing}" if shadow is None else f"thing/{thing}/{shadow}"
+            return [(f"iot:{operation_name}", resource)]
+        if operation_name == "ListNamedShadowsForThing":
+            return [("iot:ListNamedShadowsForThing", f"thing/{thing}")]
+        if operation_name == "Publish":
+            topic = f"topic/{params['topic']}"
+            needed = [("iot:Publish", topic)]
+            if params.get("retain"):
+                needed.append(("iot:RetainPublish", topic))
+            return needed
+        return None
+
     # -- shadows -------------------------------------------------------------------------------------
 
     async def get_thing_shadow(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +114,15 @@ class IoTDataAPI:
         message = Message(topic, payload, int(params.get("qos", 0)), retain, properties)
         self.broker.publish(message)
         return {}
+
+
+def route_path(raw_path: bytes) -> bytes:
+    """``/topics/a/b`` as ``/topics/a%2Fb``: AWS's HTTPS publish takes a topic's slashes as they are (curl
+    users write them so), while botocore encodes them and the model's ``{topic}`` label spans one segment."""
+    for prefix in (b"/topics/", b"/retainedMessage/"):
+        if raw_path.startswith(prefix):
+            return prefix + raw_path[len(prefix) :].replace(b"/", b"%2F")
+    return raw_path
 
 
 def _properties(params: dict[str, Any], limits: Limits) -> Properties | None:
