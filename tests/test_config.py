@@ -9,6 +9,7 @@ import pytest
 
 from corral.broker.limits import Limits
 from corral.config import Config, ConfigError, load_config
+from corral.shadows.document import ShadowLimits
 
 
 @pytest.fixture(autouse=True)
@@ -217,6 +218,31 @@ def test_unknown_limit_in_environment() -> None:
 def test_non_integer_limit_in_environment(value: str) -> None:
     with pytest.raises(ConfigError, match=r"(?i)inflight_max"):
         load(environ={"CORRAL_LIMITS_INFLIGHT_MAX": value})
+
+
+def test_shadow_limits_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    file = toml(tmp_path, "[shadow_limits]\nmax_depth = 4\nin_flight_per_thing = 3\n")
+    env = {
+        "CORRAL_SHADOW_LIMITS_IN_FLIGHT_PER_THING": "7",
+        "CORRAL_SHADOW_LIMITS_NAMED_SHADOWS_PER_THING": "2",
+    }
+    config = load(environ=env, config_file=file)
+    assert config.shadow_limits == ShadowLimits(max_depth=4, in_flight_per_thing=7, named_shadows_per_thing=2)
+    assert config.limits == Limits()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[shadow_limits]\nnot_a_limit = 1\n", "unknown shadow limit"),
+        ("[shadow_limits]\nmax_depth = -1\n", "non-negative"),
+        ("[shadow_limits]\nmax_depth = '6'\n", "non-negative"),
+        ("shadow_limits = 3\n", "must be a table"),
+    ],
+)
+def test_bad_shadow_limits_in_toml(tmp_path: Path, content: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load(config_file=toml(tmp_path, content))
 
 
 @pytest.mark.parametrize("account_id", ["000000000000", "123456789012"])
