@@ -1,4 +1,5 @@
-"""The AWS API of a real `corral serve`, driven by the real aws CLI and boto3, with the key it wrote."""
+"""The AWS API of a real `corral serve`, driven by the real aws CLI and boto3, with the key it wrote: on the
+default SQLite store and on PostgreSQL (``--database-url``), where the access keys live too."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,8 @@ import botocore.exceptions
 import httpx
 import pytest
 
-from tests.harness import RunningServer
+from tests.conftest import PostgresServer
+from tests.harness import RunningServer, make_server
 
 AWS = str(Path(sys.executable).parent / "aws")
 CORRAL = str(Path(sys.executable).parent / "corral")
@@ -46,6 +49,25 @@ def aws(
         else:
             environment[name] = value
     return subprocess.run([AWS, *args], capture_output=True, text=True, timeout=60, env=environment)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    """One server per store for the module; the tests only read, except the restart, which keeps its
+    ``--database-url``."""
+    url: str | None = None
+    postgres: PostgresServer | None = None
+    if request.param == "postgresql":
+        postgres = request.getfixturevalue("postgres_server")
+        url = postgres.create_database()
+    extra = ("--database-url", url) if url else ()
+    running = make_server(tmp_path_factory.mktemp(f"api-{request.param}"), extra_args=extra).start()
+    yield running
+    running.stop()
+    if postgres is not None and url is not None:
+        postgres.drop_database(url)
 
 
 def iot_client(server: RunningServer, **kwargs: Any) -> Any:
@@ -135,3 +157,9 @@ def corral_key_id(server: RunningServer) -> str:
         if line.startswith("aws_access_key_id"):
             return line.split("=", 1)[1].strip()
     raise AssertionError("no key in the credentials file")
+
+
+def test_the_server_keeps_its_state_in_the_store_it_was_given(server: RunningServer) -> None:
+    """With ``--database-url`` nothing is written to the SQLite file a server uses by default."""
+    on_postgres = "--database-url" in server.args
+    assert (server.data_dir / "corral.db").exists() is not on_postgres
