@@ -163,7 +163,13 @@ def _properties(params: dict[str, Any], limits: Limits) -> Properties | None:
 
 
 def _user_properties(value: Any) -> list[tuple[str, str]]:
-    """The header is a JSON list of single-pair objects (``[{"k": "v"}, …]``), as botocore sends it."""
+    """The header is a JSON list of single-pair objects (``[{"k": "v"}, …]``), as botocore sends it; boto3
+    given the "JSON string" its documentation asks for sends that string JSON-encoded once more."""
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise InvalidRequest("userProperties must be a JSON array of objects") from exc
     if not isinstance(value, list):
         raise InvalidRequest("userProperties must be a JSON array of objects")
     pairs: list[tuple[str, str]] = []
