@@ -4,8 +4,8 @@ by :func:`corral.registry.policy_attachments.policies_for_certificate`.
 Invariants: a policy always has its default version among its versions (CreatePolicy writes version 1 as the
 default; the default version can't be deleted; DeletePolicy removes the policy with it); version ids are
 positive integers, shown as decimal strings, each given out once per policy (``policies.last_version_id`` is
-the highest so far, never lowered, at least every id present); ``policy_targets.target`` is a certificate ARN (lowercase id), a
-thing group ARN or a Cognito identity id, exactly as the attachment named it.
+the highest so far, never lowered, at least every id present); ``policy_targets.target`` is a certificate
+ARN (lowercase id), a thing group ARN or a Cognito identity id, exactly as the attachment named it.
 """
 
 from __future__ import annotations
