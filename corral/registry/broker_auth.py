@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 
 ACTIVE = "ACTIVE"
 ACCESS_KEY = "access-key"
-"""``Principal.kind`` of a connection authenticated by a SigV4-presigned WebSocket URL."""
+"""``Principal.kind`` of a connection authenticated by a SigV4-presigned WebSocket URL (the broker's
+``corral/broker/websocket.py`` makes those principals)."""
 
 
 ConnectFacts = tuple[tuple[str, ...], str | None]
