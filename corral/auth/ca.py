@@ -153,9 +153,10 @@ def issue_client_certificate(
     *,
     days: int = 3650,
     public_key: CertificatePublicKeyTypes | None = None,
+    subject: x509.Name | None = None,
 ) -> tuple[bytes, bytes | None]:
-    """Issue a device certificate (subject ``CN=common_name``, extendedKeyUsage clientAuth) signed by the
-    Corral root CA.
+    """Issue a device certificate (subject ``CN=common_name`` unless ``subject`` is given, extendedKeyUsage
+    clientAuth) signed by the Corral root CA.
 
     Without ``public_key`` a new RSA 2048 key is generated and ``(cert_pem, key_pem)`` is returned; the key
     is PKCS#1 PEM (``BEGIN RSA PRIVATE KEY``), like the keys AWS IoT's CreateKeysAndCertificate returns.
@@ -175,7 +176,8 @@ def issue_client_certificate(
             serialization.PrivateFormat.TraditionalOpenSSL,
             serialization.NoEncryption(),
         )
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    if subject is None:
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     builder = (
         _leaf_builder(ca_cert, subject, public_key, timedelta(days=days))
         .add_extension(_key_usage(digital_signature=True), critical=True)

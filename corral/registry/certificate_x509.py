@@ -13,22 +13,21 @@ copied [?: AWS documents nothing about them; its certificates carry a fixed set]
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Final
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
 
-from corral.auth.ca import CLOCK_SKEW, CorralPKI, certificate_id
+from corral.auth.ca import CorralPKI, certificate_id, issue_client_certificate
 from corral.registry.errors import CertificateValidation, InvalidRequest
 
 MIN_RSA_BITS = 2048
 CSR_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 AWS_SUBJECT_CN: Final = "AWS IoT Certificate"
-DEVICE_VALIDITY: Final = timedelta(days=3650)
 
 
 def load_certificate(pem: str, *, what: str = "certificate") -> x509.Certificate:
@@ -121,7 +120,6 @@ def certificate_for_csr(pki: CorralPKI, csr: x509.CertificateSigningRequest) -> 
     """The device certificate CreateCertificateFromCsr issues for ``csr`` (already checked by
     :func:`load_csr`): its subject and key, Corral's extensions, valid ten years or until the CA expires.
     A CSR with an empty subject gets AWS's ``CN=AWS IoT Certificate`` [?]."""
-    ca_cert, ca_key = pki.ca_certificate(), pki.ca_private_key()
     public_key = csr.public_key()
     if not isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):  # load_csr let it through
         raise InvalidRequest("The certificate signing request's key must be RSA or EC (NIST P-256/384/521)")
@@ -130,38 +128,5 @@ def certificate_for_csr(pki: CorralPKI, csr: x509.CertificateSigningRequest) -> 
         if len(csr.subject)
         else x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, AWS_SUBJECT_CN)])
     )
-    not_before = datetime.now(UTC) - CLOCK_SKEW
-    not_after = min(not_before + DEVICE_VALIDITY, ca_cert.not_valid_after_utc)
-    try:
-        ca_key_id = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-        authority = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_key_id)
-    except x509.ExtensionNotFound:
-        authority = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key())
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(ca_cert.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(authority, critical=False)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-    )
-    return builder.sign(ca_key, hashes.SHA256())
+    pem, _ = issue_client_certificate(pki, AWS_SUBJECT_CN, public_key=public_key, subject=subject)
+    return x509.load_pem_x509_certificate(pem)
