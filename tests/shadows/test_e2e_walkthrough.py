@@ -85,6 +85,7 @@ def test_the_light_bulb_data_flow(
     assert app.take(f"{base}/update/accepted") == accepted  # every subscriber gets the same answer
     created = bulb.take(f"{base}/update/documents")
     assert created["timestamp"] == t1
+    assert created["previous"] is None  # docs/shadows.md's stated choice: AWS shows no example
     assert created["current"] == {
         "state": {"reported": {"color": "red"}},
         "metadata": {"reported": {"color": {"timestamp": t1}}},
