@@ -22,7 +22,7 @@ from corral.broker.message import Message
 from corral.broker.topics import TopicError, validate_topic_name
 from corral.mqtt.properties import Properties
 from corral.shadows.document import ShadowRejected
-from corral.shadows.errors import InvalidRequest, http_error
+from corral.shadows.errors import InvalidRequest, ResourceNotFound, http_error
 from corral.shadows.service import ShadowService
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -40,6 +40,8 @@ class IoTDataAPI:
             "DeleteThingShadow": self.delete_thing_shadow,
             "ListNamedShadowsForThing": self.list_named_shadows_for_thing,
             "Publish": self.publish,
+            "GetRetainedMessage": self.get_retained_message,
+            "ListRetainedMessages": self.list_retained_messages,
         }
 
     def handler(self, operation_name: str) -> Handler | None:
@@ -62,6 +64,10 @@ class IoTDataAPI:
             if params.get("retain"):
                 needed.append(("iot:RetainPublish", topic))
             return needed
+        if operation_name == "GetRetainedMessage":
+            return [("iot:GetRetainedMessage", f"topic/{params['topic']}")]
+        if operation_name == "ListRetainedMessages":
+            return [("iot:ListRetainedMessages", "*")]
         return None
 
     # -- shadows -------------------------------------------------------------------------------------
@@ -114,6 +120,50 @@ class IoTDataAPI:
         message = Message(topic, payload, int(params.get("qos", 0)), retain, properties)
         self.broker.publish(message)
         return {}
+
+    async def get_retained_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        topic: str = params["topic"]
+        message = self.broker.retained.get(topic)
+        if message is None:
+            raise ResourceNotFound(f"No retained message found for topic: {topic}")
+        result: dict[str, Any] = {
+            "topic": topic,
+            "payload": message.payload,
+            "qos": message.qos,
+            "lastModifiedTime": self.broker.retained_at.get(topic, 0),
+        }
+        if message.properties is not None and message.properties.user_properties:
+            pairs = [{key: value} for key, value in message.properties.user_properties]
+            result["userProperties"] = orjson.dumps(pairs)
+        return result
+
+    async def list_retained_messages(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Topics in name order; ``nextToken`` is the last topic of the page, opaque to the caller."""
+        size = params.get("maxResults") or 200
+        after = _decode_token(params["nextToken"]) if params.get("nextToken") else None
+        topics = sorted(t for t in self.broker.retained if after is None or t > after)
+        page = topics[:size]
+        result: dict[str, Any] = {
+            "retainedTopics": [
+                {
+                    "topic": topic,
+                    "payloadSize": len(self.broker.retained[topic].payload),
+                    "qos": self.broker.retained[topic].qos,
+                    "lastModifiedTime": self.broker.retained_at.get(topic, 0),
+                }
+                for topic in page
+            ]
+        }
+        if len(topics) > size:
+            result["nextToken"] = base64.urlsafe_b64encode(page[-1].encode()).decode()
+        return result
+
+
+def _decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest("Invalid nextToken") from exc
 
 
 def route_path(raw_path: bytes) -> bytes:

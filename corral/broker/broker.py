@@ -72,6 +72,8 @@ class Broker:
         self.sessions: dict[str, Session] = {}
         self.subscriptions: SubscriptionTrie[SubscriptionOptions] = SubscriptionTrie(merge_options)
         self.retained: dict[str, Message] = {}
+        # When each retained message was last set (epoch ms): GetRetainedMessage's lastModifiedTime.
+        self.retained_at: dict[str, int] = {}
         self.connections: set[MQTTConnection] = set()
         self.stats = BrokerStats()
         self.message_hooks: list[MessageHook] = []
@@ -281,11 +283,13 @@ class Broker:
             return  # AWS keeps no retained messages on reserved topics
         if not message.payload:
             self.retained.pop(message.topic, None)
+            self.retained_at.pop(message.topic, None)
             return
         if message.topic not in self.retained and len(self.retained) >= self.limits.retained_max_topics:
             log.warning("retained message limit reached; not retaining %s", message.topic)
             return
         self.retained[message.topic] = message
+        self.retained_at[message.topic] = int(time.time() * 1000)
 
     # -- lifecycle events ----------------------------------------------------------------------------
 

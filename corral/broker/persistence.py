@@ -90,7 +90,10 @@ def save_state(broker: Broker, data_dir: Path) -> Path:
     state = {
         "format": FORMAT_VERSION,
         "sessions": sessions,
-        "retained": [_message_to_json(m) for m in broker.retained.values()],
+        "retained": [
+            _message_to_json(m) | {"retained_at": broker.retained_at.get(m.topic)}
+            for m in broker.retained.values()
+        ],
     }
     path = data_dir / STATE_FILE
     tmp = path.with_suffix(".tmp")
@@ -113,6 +116,7 @@ def load_state(broker: Broker, data_dir: Path) -> int:
     for item in state["retained"]:
         message = _message_from_json(item)
         broker.retained[message.topic] = message
+        broker.retained_at[message.topic] = int(item.get("retained_at") or time.time() * 1000)
     for item in state["sessions"]:
         principal = Principal(id=item["principal"]["id"], kind=item["principal"]["kind"])
         session = Session(
