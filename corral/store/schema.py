@@ -292,3 +292,16 @@ shadows = Table(
     _time("updated_at"),
     _time("deleted_at", nullable=True),
 )
+
+topic_rules = Table(
+    "topic_rules",
+    metadata,
+    _account(),
+    Column("rule_name", String, primary_key=True),
+    Column("rule_arn", String, nullable=False),
+    # The TopicRulePayload as CreateTopicRule/ReplaceTopicRule received it (sql, description, actions,
+    # errorAction, awsIotSqlVersion); ruleDisabled is kept in its own column, as Enable/DisableTopicRule change it.
+    _json("payload"),
+    Column("rule_disabled", Boolean, nullable=False),
+    _time("created_at"),
+)
