@@ -624,14 +624,7 @@ class Bench:
             PublisherSpec(pub_ep, cid, i, topic, qos=qos, budget=budget)
             for i, cid in enumerate(self.ids(target, f"{tag}-pub", n_pub))
         ]
-        profiler = None
-        if opts.profile_dir is not None and target.name == CORRAL and tag == "qos0-fanin":
-            py_spy = find_py_spy()
-            if py_spy is None:
-                self.notes.append("--profile: py-spy not found (pip install py-spy into .venv)")
-            else:
-                profiler = Profiler(py_spy, opts.profile_dir, f"corral-{tag}", opts.native)
-                self.profiles.append(profiler)
+        profiler = self.profiler(target, tag) if tag == "qos0-fanin" else None
         load = run_load(self.ctx, target, subs, pubs, opts.warmup, opts.duration, profiler)
         w = load.window
         rate = w.delivered / w.elapsed
@@ -752,8 +745,22 @@ class Bench:
         time.sleep(0.5)  # let the broker finish closing them
         return opened
 
+    def profiler(self, target: Target, tag: str) -> Profiler | None:
+        """A py-spy recorder for Corral in this scenario, when --profile asks for one."""
+        opts = self.opts
+        if opts.profile_dir is None or target.name != CORRAL:
+            return None
+        py_spy = find_py_spy()
+        if py_spy is None:
+            self.notes.append("--profile: py-spy not found (pip install py-spy into .venv)")
+            return None
+        profiler = Profiler(py_spy, opts.profile_dir, f"corral-{tag}", opts.native)
+        self.profiles.append(profiler)
+        return profiler
+
     def connect_rate(self, target: Target) -> None:
         opts = self.opts
+        profiler = self.profiler(target, "connect")
         procs = opts.connect_procs
         shared = Shared.create(procs, procs, 0)
         group = WorkerGroup(self.ctx, shared)
@@ -773,11 +780,15 @@ class Bench:
             time.sleep(opts.warmup)
             t0, cpu0, c0 = time.perf_counter(), cpu_seconds(target.pid), sum_counts(shared.sent)
             gen0, busy0 = group.cpu_seconds(), machine_busy_seconds()
+            if profiler is not None:
+                profiler.start(target.pid, opts.duration)
             time.sleep(opts.duration)
             t1, cpu1, c1 = time.perf_counter(), cpu_seconds(target.pid), sum_counts(shared.sent)
             gen1, busy1 = group.cpu_seconds(), machine_busy_seconds()
         finally:
             results = group.collect()
+            if profiler is not None:
+                profiler.wait()
         errors = [r.error for r in results if r.error]
         if errors:
             raise RuntimeError(f"{target.name}: connect workers failed:\n" + "\n".join(errors))
@@ -963,7 +974,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="LINE",
         help="extra mosquitto.conf line (repeatable; a later line overrides an earlier one)",
     )
-    p.add_argument("--profile", type=Path, metavar="DIR", help="py-spy record Corral's QoS 0 fan-in into DIR")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="py-spy record Corral's QoS 0 fan-in and connect runs into DIR",
+    )
     p.add_argument("--native", action="store_true", help="with --profile: include native frames")
     p.add_argument("--keep", action="store_true", help="keep the work dir (logs, configs, certificates)")
     args = p.parse_args(argv)
