@@ -23,7 +23,13 @@ from typing import Generic, TypeVar
 from cryptography import x509
 from sqlalchemy import and_, select
 
-from corral.auth.policy import ConnectionContext, ConnectionPolicy, compile_policies, parse_policy
+from corral.auth.policy import (
+    ConnectionContext,
+    ConnectionPolicy,
+    PolicyDocument,
+    compile_policies,
+    parse_policy,
+)
 from corral.auth.policy_certificate import certificate_fields
 from corral.auth.principals import (
     ALLOW_ALL,
@@ -51,6 +57,7 @@ ACCESS_KEY = "access-key"
 ConnectFacts = tuple[tuple[str, ...], str | None]
 """What a CONNECT tells the policies besides who and where: ``iot:ConnectAttributes``, the will topic."""
 CompiledKey = tuple[str, str, str, ConnectFacts]  # principal id, client id, source address, CONNECT facts
+AttachedThings = dict[str, tuple[str | None, dict[str, str]]]  # thing name -> (thing type, attributes)
 
 
 class PolicyGrant:
@@ -224,6 +231,13 @@ class PolicyAuthorizer:
         self.context = context
         self.grants: set[PolicyGrant] = set()
         self._compiled: UntilChange[CompiledKey, ConnectionPolicy] = UntilChange(context)
+        # A fleet connects with one client id per device, so compiled policies are rarely reused across
+        # connections; what is shared is what the store says about a certificate: its things and the
+        # policy documents that apply with each (none: the certificate's own).
+        self._things: UntilChange[str, AttachedThings] = UntilChange(context)
+        self._documents: UntilChange[tuple[str, str | None], tuple[PolicyDocument, ...]] = UntilChange(
+            context
+        )
         self._refresh: asyncio.Task[None] | None = None
         self._dirty = False
         context.listeners.append(self._changed)
@@ -234,9 +248,16 @@ class PolicyAuthorizer:
         context = self.context
         assert principal.certificate_der is not None
         cert_arn = context.arn(f"cert/{principal.id}")
-        thing_name, thing_type, attributes = await self._thing_for(cert_arn, client_id)
-        documents = await policies_for_certificate(context, principal.id, thing_name)
-        parsed = [parse_policy(text) for text in documents]
+        attached = await self._attached_things(cert_arn)
+        thing = attached.get(client_id)
+        thing_name = client_id if thing is not None else None
+        thing_type, attributes = thing if thing is not None else (None, {})
+        parsed = self._documents.get((principal.id, thing_name))
+        if parsed is None:
+            generation = self._documents.generation
+            documents = await policies_for_certificate(context, principal.id, thing_name)
+            parsed = tuple(parse_policy(text) for text in documents)
+            self._documents.put((principal.id, thing_name), parsed, generation)
         connection = ConnectionContext(
             region=context.region,
             account_id=context.account_id,
@@ -252,13 +273,19 @@ class PolicyAuthorizer:
         )
         return compile_policies(parsed, connection)
 
-    async def _thing_for(
-        self, cert_arn: str, client_id: str
-    ) -> tuple[str | None, str | None, dict[str, str]]:
-        """The thing whose variables apply: attached to the certificate and named like the client id."""
+    async def _attached_things(self, cert_arn: str) -> AttachedThings:
+        """The things attached to the certificate; the one named like the client id is the connection's."""
+        attached = self._things.get(cert_arn)
+        if attached is None:
+            generation = self._things.generation
+            attached = await self._read_attached_things(cert_arn)
+            self._things.put(cert_arn, attached, generation)
+        return attached
+
+    async def _read_attached_things(self, cert_arn: str) -> AttachedThings:
         context = self.context
         async with context.store.read() as conn:
-            row = (
+            rows = (
                 await conn.execute(
                     select(things.c.thing_name, things.c.thing_type_name, things.c.attributes)
                     .join(
@@ -272,14 +299,11 @@ class PolicyAuthorizer:
                         and_(
                             things.c.account_id == context.account_id,
                             thing_principals.c.principal == cert_arn,
-                            things.c.thing_name == client_id,
                         )
                     )
                 )
-            ).first()
-        if row is None:
-            return None, None, {}
-        return row.thing_name, row.thing_type_name, dict(row.attributes or {})
+            ).all()
+        return {row.thing_name: (row.thing_type_name, dict(row.attributes or {})) for row in rows}
 
     async def authorize_connect(
         self,
