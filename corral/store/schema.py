@@ -25,6 +25,7 @@ import time
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     Double,
@@ -304,4 +305,68 @@ topic_rules = Table(
     _json("payload"),
     Column("rule_disabled", Boolean, nullable=False),
     _time("created_at"),
+)
+
+# -- embedded DynamoDB (corral/services/dynamodb) ----------------------------------------------------------
+
+dynamodb_tables = Table(
+    "dynamodb_tables",
+    metadata,
+    _account(),
+    Column("table_name", String, primary_key=True),
+    Column("table_id", String, nullable=False),
+    # The CreateTable input Corral keeps (KeySchema, AttributeDefinitions, BillingMode, ProvisionedThroughput),
+    # in the wire form.
+    _json("definition"),
+    _time("created_at"),
+)
+
+dynamodb_items = Table(
+    "dynamodb_items",
+    metadata,
+    _account(),
+    Column("table_name", String, primary_key=True),
+    # The key attributes in an order-preserving ASCII encoding (corral/services/dynamodb/keys.py); the range
+    # key is "" in a table without one. Compared byte-wise (COLLATE "C" on PostgreSQL).
+    Column("hash_key", String, primary_key=True),
+    Column("range_key", String, primary_key=True),
+    # The item as DynamoDB's JSON wire form ({"attr": {"N": "1.50"}, ...}; B and BS base64).
+    _json("item"),
+    ForeignKeyConstraint(
+        ["account_id", "table_name"],
+        ["dynamodb_tables.account_id", "dynamodb_tables.table_name"],
+        ondelete="CASCADE",
+    ),
+)
+
+# -- embedded S3 (corral/services/s3): metadata here, bodies under DIR/s3/objects -----------------------------
+
+s3_buckets = Table(
+    "s3_buckets",
+    metadata,
+    _account(),
+    Column("bucket_name", String, primary_key=True),
+    Column("region", String, nullable=False),
+    _time("created_at"),
+)
+
+s3_objects = Table(
+    "s3_objects",
+    metadata,
+    _account(),
+    Column("bucket_name", String, primary_key=True),
+    # Listed in UTF-8 byte order (COLLATE "C" on PostgreSQL), as S3 lists keys.
+    Column("object_key", String, primary_key=True),
+    # The body's file name under DIR/s3/objects (a fresh name per write, so a replaced body is never torn).
+    Column("body_file", String, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("etag", String, nullable=False),  # quoted hex MD5, as S3 sends it
+    Column("content_type", String, nullable=False),
+    # x-amz-meta-* (without the prefix) and the other stored headers (Content-Encoding, Cache-Control, …).
+    _json("user_metadata"),
+    _json("headers"),
+    _time("last_modified"),
+    ForeignKeyConstraint(
+        ["account_id", "bucket_name"], ["s3_buckets.account_id", "s3_buckets.bucket_name"], ondelete="CASCADE"
+    ),
 )
