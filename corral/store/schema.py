@@ -370,3 +370,94 @@ s3_objects = Table(
         ["account_id", "bucket_name"], ["s3_buckets.account_id", "s3_buckets.bucket_name"], ondelete="CASCADE"
     ),
 )
+
+# -- SQS and SNS (corral/services/sqs, corral/services/sns) ----------------------------------------------------
+
+sqs_queues = Table(
+    "sqs_queues",
+    metadata,
+    _account(),
+    Column("queue_name", String, primary_key=True),
+    # The attributes CreateQueue/SetQueueAttributes set, as the API's strings; defaults are not stored.
+    _json("attributes"),
+    _json("tags"),
+    # The last sequence given to a message of this queue (its order; a FIFO queue's SequenceNumber).
+    Column("last_sequence", Integer, nullable=False),
+    _time("created_at"),
+    _time("last_modified_at"),
+)
+
+sqs_messages = Table(
+    "sqs_messages",
+    metadata,
+    _account(),
+    Column("queue_name", String, primary_key=True),
+    Column("message_id", String, primary_key=True),
+    Column("sequence", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    # Message attributes as sent (binary values in base64); NULL without any.
+    _json("message_attributes", nullable=True),
+    _json("system_attributes", nullable=True),
+    Column("sender_id", String, nullable=False),
+    _time("sent_at"),
+    # Receivable from this time on: the delay, then each receive's visibility timeout.
+    _time("visible_at"),
+    Column("receive_count", Integer, nullable=False),
+    _time("first_received_at", nullable=True),
+    # The nonce of the latest receive's receipt handle; NULL before the first receive.
+    Column("receipt", String, nullable=True),
+    Column("group_id", String, nullable=True),
+    Column("deduplication_id", String, nullable=True),
+    ForeignKeyConstraint(
+        ["account_id", "queue_name"], ["sqs_queues.account_id", "sqs_queues.queue_name"], ondelete="CASCADE"
+    ),
+    Index(None, "account_id", "queue_name", "sequence"),
+)
+
+# FIFO deduplication (SQS queues and SNS topics): a deduplication id seen within the last five minutes.
+message_deduplication = Table(
+    "message_deduplication",
+    metadata,
+    _account(),
+    # "sqs:{queue name}" or "sns:{topic name}".
+    Column("target", String, primary_key=True),
+    Column("deduplication_id", String, primary_key=True),
+    Column("message_id", String, nullable=False),
+    Column("sequence_number", String, nullable=True),
+    _time("expires_at"),
+)
+
+sns_topics = Table(
+    "sns_topics",
+    metadata,
+    _account(),
+    Column("topic_name", String, primary_key=True),
+    _json("attributes"),
+    _json("tags"),
+    Column("last_sequence", Integer, nullable=False),
+    _time("created_at"),
+)
+
+sns_subscriptions = Table(
+    "sns_subscriptions",
+    metadata,
+    _account(),
+    Column("subscription_id", String, primary_key=True),
+    Column("topic_name", String, nullable=False),
+    Column("protocol", String, nullable=False),
+    Column("endpoint", String, nullable=False),
+    _json("attributes"),
+    Column("confirmed", Boolean, nullable=False),
+    # The confirmation token sent to the endpoint (pending subscriptions), NULL once confirmed.
+    Column("token", String, nullable=True),
+    _time("created_at"),
+    # What an operator reads back (GetSubscriptionAttributes): deliveries done and failed, the last failure.
+    Column("deliveries", Integer, nullable=False),
+    Column("delivery_failures", Integer, nullable=False),
+    Column("last_failure", Text, nullable=True),
+    _time("last_failure_at", nullable=True),
+    ForeignKeyConstraint(
+        ["account_id", "topic_name"], ["sns_topics.account_id", "sns_topics.topic_name"], ondelete="CASCADE"
+    ),
+    Index(None, "account_id", "topic_name"),
+)
