@@ -1,30 +1,38 @@
-"""The AWS IoT SQL function library.
+"""The AWS IoT SQL function library: every function of AWS's *Functions* page.
 
-INTERFACE STUB (being implemented). ``FUNCTIONS`` maps each function's lower-case name to its
-``SqlFunction``; the compiler checks arity when a rule is created and refuses ``refused`` functions by name.
+``FUNCTIONS`` maps each function's lower-case name to its ``SqlFunction``; the compiler checks arity when a
+rule is created and refuses ``refused`` functions by name. ``cast`` is syntax (the compiler's), not here.
+The functions live by family in ``functions_math`` (numbers), ``functions_string`` (strings, collections,
+encodings, hashes), ``functions_regex`` (Java regular expressions), ``functions_time`` (Joda-Time and
+java.time patterns) and ``functions_message`` (the message, its MQTT 5 properties, and the functions that
+call a service).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from types import MappingProxyType
 
-from corral.rules.sql.context import EvalContext
-from corral.rules.sql.values import Value
+from corral.rules.sql import (
+    functions_math,
+    functions_message,
+    functions_regex,
+    functions_string,
+    functions_time,
+)
+from corral.rules.sql.functions_base import SQL_2015, SQL_2016, SqlFunction
 
-
-@dataclass(frozen=True, slots=True)
-class SqlFunction:
-    name: str
-    min_args: int
-    max_args: int | None
-    """None: any number of arguments from ``min_args``."""
-    call: Callable[[EvalContext, Sequence[Value]], Value]
-    """Arguments already evaluated (possibly Undefined); returns a Value (Undefined when AWS says so)."""
-    external: bool = False
-    """Evaluated by ``EvalContext.external`` (a service Corral hosts elsewhere): the statement runs off-loop."""
-    refused: str | None = None
-    """Why a rule using it is refused at creation (it needs an AWS service Corral does not host)."""
+__all__ = ["FUNCTIONS", "SQL_2015", "SQL_2016", "SqlFunction"]
 
 
-FUNCTIONS: Mapping[str, SqlFunction] = {}
+def _library() -> Mapping[str, SqlFunction]:
+    library: dict[str, SqlFunction] = {}
+    for family in (functions_math, functions_string, functions_regex, functions_time, functions_message):
+        for function in family.FUNCTIONS:
+            if function.name in library:
+                raise RuntimeError(f"IoT SQL function {function.name} defined twice")
+            library[function.name] = function
+    return MappingProxyType(dict(sorted(library.items())))
+
+
+FUNCTIONS: Mapping[str, SqlFunction] = _library()
