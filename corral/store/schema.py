@@ -371,6 +371,45 @@ s3_objects = Table(
     ),
 )
 
+functions = Table(
+    "functions",
+    metadata,
+    _account(),
+    Column("function_name", String, primary_key=True),
+    Column("function_arn", String, nullable=False),
+    Column("runtime", String, nullable=False),
+    Column("handler", String, nullable=False),
+    Column("role", String, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("timeout", Integer, nullable=False),  # seconds
+    Column("memory_size", Integer, nullable=False),  # MB
+    # Environment.Variables as given; NULL when the function has no Environment.
+    _json("environment", nullable=True),
+    # The deployment package: base64 SHA-256 and size of the zip as uploaded (CodeSha256, CodeSize), and the
+    # folder under DATA_DIR/functions/{name}/ it was unpacked into, written before this row pointed at it.
+    Column("code_sha256", String, nullable=False),
+    Column("code_size", Integer, nullable=False),
+    Column("code_revision", String, nullable=False),
+    Column("revision_id", String, nullable=False),  # RevisionId: changes with code, configuration or policy
+    Column("reserved_concurrency", Integer, nullable=True),  # PutFunctionConcurrency; NULL: the default
+    _time("created_at"),
+    _time("last_modified"),
+)
+
+function_permissions = Table(
+    "function_permissions",
+    metadata,
+    _account(),
+    Column("function_name", String, primary_key=True),
+    Column("statement_id", String, primary_key=True),
+    # The policy statement as GetPolicy shows it (Sid, Effect, Principal, Action, Resource, Condition).
+    _json("statement"),
+    _time("created_at"),
+    ForeignKeyConstraint(
+        ["account_id", "function_name"], ["functions.account_id", "functions.function_name"], ondelete="CASCADE"
+    ),
+)
+
 # -- SQS and SNS (corral/services/sqs, corral/services/sns) ----------------------------------------------------
 
 sqs_queues = Table(
