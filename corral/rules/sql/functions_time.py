@@ -243,7 +243,12 @@ def zone_for(name: str) -> tzinfo | None:
         delta = timedelta(hours=int(hours), minutes=int(minutes or 0), seconds=int(seconds or 0))
         if delta > timedelta(hours=18):
             return None
-        return timezone(-delta if sign == "-" else delta)
+        if not delta:
+            return UTC
+        # Named as Joda-Time names a fixed-offset zone: its id, "+05:00".
+        hours_part, rest = divmod(int(delta.total_seconds()), 3600)
+        name = f"{sign}{hours_part:02d}:{rest // 60:02d}" + (f":{rest % 60:02d}" if rest % 60 else "")
+        return timezone(-delta if sign == "-" else delta, name)
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+)*", name):
         return None
     try:
