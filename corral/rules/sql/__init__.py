@@ -105,6 +105,11 @@ def compile_statement(
 
 def _topic_filter(compiler: Compiler, from_tree: Any) -> str:
     source = from_tree.children[-1]
+    if isinstance(source, Tree) and source.data == "call" and str(source.children[0]).lower() == "mqtt":
+        # The 2016 guide's `FROM mqtt('com.example/sensors/+')`: the same as the quoted filter alone.
+        arguments = source.children[1]
+        if arguments is not None and len(arguments.children) == 1:
+            source = arguments.children[0]
     token: Any = source.children[0] if isinstance(source, Tree) and source.data == "string" else None
     if not (isinstance(token, Token) and token.type == "STRING"):
         raise compiler.error("FROM needs a topic filter in single quotes", source)

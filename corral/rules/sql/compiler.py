@@ -25,7 +25,8 @@ it links). 2016-03-23 and beta behave alike here; 2015-10-08 differs in:
 Decisions where the docs are silent: an unaliased function call is keyed by the function's name as
 written, any other unaliased expression by ``_1``, ``_2`` … (its position in the list); ``AS a.b`` nests the
 value as ``{"a": {"b": …}}``; ``*`` beside other items adds the payload's members only when the payload is
-an Object; names inside a nested query resolve against the array item only.
+an Object; ``* AS name`` (in the 2016 guide) is ``{"name": payload}``; names inside a nested query resolve
+against the array item only; ``encode(*, …)`` is given the payload's bytes as published.
 """
 
 from __future__ import annotations
@@ -164,8 +165,12 @@ class Compiler:
         uses_payload = False
         for position, item in enumerate(items, start=1):
             if item.data == "star_item":
-                entries.append((None, _doc))
                 uses_payload = True
+                star_alias = item.children[-1] if len(item.children) > 1 else None
+                if isinstance(star_alias, Tree):  # `* AS name` (2016 guide): the payload as one member
+                    entries.append((tuple(str(t) for t in star_alias.children), _doc))
+                else:
+                    entries.append((None, _doc))
                 continue
             expr_tree = item.children[0]
             alias = item.children[-1] if len(item.children) > 1 else None
@@ -481,6 +486,9 @@ class Compiler:
         if since != V2015 and not self.v2:
             raise self.error(f"{function.name}() needs SQL version {since} or later", name_token)
         args = [self._argument(child) for child in arguments.children] if arguments is not None else []
+        if function.name == "encode" and args and args[0].fn is _doc:
+            # encode(*, …) encodes "the entire payload, regardless of whether it's in JSON format": its bytes.
+            args[0] = Expr(_raw_payload)
         count = len(args)
         if count < function.min_args or (function.max_args is not None and count > function.max_args):
             raise self.error(f"{_arity(function)}; given {count}", name_token)
@@ -550,6 +558,10 @@ _NO_SCOPE: Final = Scope(
 
 def _doc(s: Scope) -> Value:
     return s.doc
+
+
+def _raw_payload(s: Scope) -> Value:
+    return s.ctx.payload
 
 
 _CASTS: Final[dict[str, Callable[[Value], Value]]] = {
