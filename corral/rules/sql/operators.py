@@ -11,7 +11,13 @@
 - ``<`` ``<=`` ``>`` ``>=``: both operands converted to Decimal (numeric Strings included); otherwise
   Undefined.
 - AND, OR, NOT: Booleans, or the Strings "true"/"false" in any case; otherwise Undefined. AND is false as
-  soon as one side is false, OR true as soon as one side is true (the right side is then not evaluated).
+  soon as one side is false, OR true as soon as one side is true (the right side is then not evaluated):
+  the page's tables only say "Other value -> Undefined", Corral reads them the Kleene way.
+- ``a IN b`` (the current page has an IN section: a value against the items of an Array) and ``a CONTAINS
+  b`` (an Array holding b, a String holding the String b): Corral compares items with ``=``'s rules and
+  answers Undefined when the right (IN) or left (CONTAINS) operand has the wrong type. The archived page
+  Corral's tables come from has neither section, so these two follow the current page's headings, not
+  its tables.
 """
 
 from __future__ import annotations
