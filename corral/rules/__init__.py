@@ -1,1 +1,1 @@
-"""The rules engine: AWS IoT SQL (``sql/``), substitution templates, the topic-rule API, the runner, actions."""
+"""The rules engine: AWS IoT SQL (``sql/``), substitution templates, the topic-rule API, runner, actions."""

@@ -301,7 +301,7 @@ topic_rules = Table(
     Column("rule_name", String, primary_key=True),
     Column("rule_arn", String, nullable=False),
     # The TopicRulePayload as CreateTopicRule/ReplaceTopicRule received it (sql, description, actions,
-    # errorAction, awsIotSqlVersion); ruleDisabled is kept in its own column, as Enable/DisableTopicRule change it.
+    # errorAction, awsIotSqlVersion); ruleDisabled has its own column: Enable/DisableTopicRule change it.
     _json("payload"),
     Column("rule_disabled", Boolean, nullable=False),
     _time("created_at"),
