@@ -19,7 +19,7 @@ from corral.broker import events
 from corral.broker.limits import Limits
 from corral.broker.message import Message
 from corral.broker.session import Delivery, Session, SubscriptionOptions, merge_options
-from corral.broker.topics import SubscriptionTrie
+from corral.broker.topics import RULES_PREFIX, SubscriptionTrie
 from corral.mqtt.errors import ReasonCode
 
 if TYPE_CHECKING:
@@ -40,6 +40,8 @@ class BrokerStats:
     dropped_too_large: int = 0
     slow_consumer_disconnects: int = 0
     protocol_errors: int = 0
+    # Rule republishes dropped because their message had been republished max_republish_hops times.
+    rule_loops_cut: int = 0
 
 
 class ConnectAttributesAuthorizer(Protocol):
@@ -201,7 +203,9 @@ class Broker:
             self._retain(message)
         sessions = self.sessions
         topic = message.topic
-        for client_id, options in self.subscriptions.match(topic):
+        # Basic Ingest ($aws/rules/{rule}/...) goes to the rules engine only (a hook), never to subscribers.
+        matches = self.subscriptions.match(topic) if not topic.startswith(RULES_PREFIX) else ()
+        for client_id, options in matches:
             if options.no_local and client_id == message.sender:
                 continue
             session = sessions[client_id]

@@ -467,7 +467,9 @@ class MQTTConnection(asyncio.Protocol):
         if not grant.can_publish(topic) or (packet.retain and not grant.can_retain_publish(topic)):
             self._refuse_publish(packet, ReasonCode.NOT_AUTHORIZED)
             return
-        self.broker.publish(Message.from_publish(packet, self.version, self.client_id, topic))
+        self.broker.publish(
+            Message.from_publish(packet, self.version, self.client_id, topic, self.principal.id)
+        )
         if packet.qos == 1 and not self.closing:
             assert packet.packet_id is not None
             self.write(b"\x40\x02" + packet.packet_id.to_bytes(2, "big"))
@@ -508,7 +510,9 @@ class MQTTConnection(asyncio.Protocol):
         if not self.grant.can_publish(will.topic):
             return
         props = forwarded_properties(will.properties)
-        self.broker.publish(Message(will.topic, will.payload, will.qos, will.retain, props, self.client_id))
+        self.broker.publish(
+            Message(will.topic, will.payload, will.qos, will.retain, props, self.client_id, self.principal.id)
+        )
 
     def _on_puback(self, packet: Puback) -> None:
         session = self.session

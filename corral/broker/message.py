@@ -42,7 +42,18 @@ def forwarded_properties(props: Properties | None) -> Properties | None:
 
 
 class Message:
-    __slots__ = ("_cache", "created", "payload", "properties", "qos", "retain", "sender", "topic")
+    __slots__ = (
+        "_cache",
+        "created",
+        "hops",
+        "payload",
+        "principal",
+        "properties",
+        "qos",
+        "retain",
+        "sender",
+        "topic",
+    )
 
     def __init__(
         self,
@@ -52,6 +63,7 @@ class Message:
         retain: bool = False,
         properties: Properties | None = None,
         sender: str | None = None,
+        principal: str | None = None,
     ) -> None:
         self.topic = topic
         self.payload = payload
@@ -59,6 +71,10 @@ class Message:
         self.retain = retain
         self.properties = properties
         self.sender = sender
+        # The publisher's principal id (certificate id, access key id), for the rules engine's principal().
+        self.principal = principal
+        # How many rule republishes led to this message: the rules engine cuts loops past its limit.
+        self.hops = 0
         # Only a message with an MQTT 5 expiry needs its age; the clock is not read for the others.
         self.created = (
             time.monotonic() if properties is not None and properties.message_expiry_interval else 0.0
@@ -66,9 +82,11 @@ class Message:
         self._cache: dict[tuple[int, int, bool], tuple[bytes, bytes]] = {}
 
     @classmethod
-    def from_publish(cls, packet: Publish, version: int, sender: str | None, topic: str) -> Message:
+    def from_publish(
+        cls, packet: Publish, version: int, sender: str | None, topic: str, principal: str | None = None
+    ) -> Message:
         props = forwarded_properties(packet.properties)
-        msg = cls(topic, packet.payload, packet.qos, packet.retain, props, sender)
+        msg = cls(topic, packet.payload, packet.qos, packet.retain, props, sender, principal)
         raw = packet.raw
         if raw is not None and packet.qos == 0 and not packet.retain and packet.properties is None:
             # The bytes as received are exactly what a subscriber of the same version gets.
