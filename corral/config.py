@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from corral.broker.limits import Limits
+from corral.rules.settings import RulesSettings
 from corral.shadows.document import ShadowLimits
 
 CONFIG_FILE_NAME = "corral.toml"
@@ -45,6 +46,8 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     # AWS's Device Shadow quotas ([shadow_limits] in corral.toml, CORRAL_SHADOW_LIMITS_* in the environment).
     shadow_limits: ShadowLimits = field(default_factory=ShadowLimits)
+    # The rules engine ([rules] in corral.toml): republish loop limit, action retries, timeouts.
+    rules: RulesSettings = field(default_factory=RulesSettings)
 
 
 _PORT_KEYS = {"mqtts_port", "https_port", "http_port", "insecure_mqtt_port"}
@@ -89,6 +92,13 @@ def _apply(config: Config, values: Mapping[str, Any], source: str) -> None:
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{source}: [shadow_limits] must be a table")
             config.shadow_limits = _shadow_limits(config.shadow_limits, value, source)
+        elif key == "rules":
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{source}: [rules] must be a table")
+            try:
+                config.rules = RulesSettings.from_mapping(value, config.rules)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: {exc}") from None
         else:
             raise ConfigError(f"{source}: unknown setting {key!r}")
     if config.log_level.lower() not in LOG_LEVELS:
@@ -111,7 +121,7 @@ def _shadow_limits(current: ShadowLimits, values: Mapping[str, Any], source: str
 
 def _env_values(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    known = {f for f in Config.__slots__ if f not in ("limits", "shadow_limits")}
+    known = {f for f in Config.__slots__ if f not in ("limits", "shadow_limits", "rules")}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX):
             continue

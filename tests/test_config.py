@@ -166,8 +166,8 @@ def test_unknown_key_in_toml(tmp_path: Path) -> None:
 
 
 def test_unknown_table_in_toml(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="unknown setting 'rules'"):
-        load(config_file=toml(tmp_path, "[rules]\nenabled = true\n"))
+    with pytest.raises(ConfigError, match="unknown setting 'plugins'"):
+        load(config_file=toml(tmp_path, "[plugins]\nenabled = true\n"))
 
 
 def test_unknown_flag() -> None:
