@@ -53,6 +53,10 @@ from corral.registry.thing_groups import ThingGroups
 from corral.registry.thing_types import ThingTypes
 from corral.registry.things import Things
 from corral.registry.trust import TrustAnchors
+from corral.rules.actions import ActionServices
+from corral.rules.api import TopicRules
+from corral.rules.engine import iot_sql
+from corral.rules.runner import RulesRunner, loop_counter
 from corral.shadows.service import ShadowService
 from corral.store.engine import Store
 
@@ -114,6 +118,7 @@ class CorralServer:
         self.store: Store | None = None
         self.registry: RegistryService | None = None
         self.shadows: ShadowService | None = None
+        self.rules: RulesRunner | None = None
         self.api: AWSAPI | None = None
         self.endpoints: dict[str, Any] = {}
 
@@ -176,15 +181,32 @@ class CorralServer:
             CACertificates(context),
             Policies(context),
         ]
+        broker = self.broker
+        rule_services = ActionServices(
+            publish=broker.publish,
+            limits=config.limits,
+            max_republish_hops=config.rules.max_republish_hops,
+            http_timeout=config.rules.http_timeout,
+            loops_cut=loop_counter(broker.stats),
+        )
+        engine = iot_sql()
+        self.rules = rules = RulesRunner(
+            engine, rule_services, config.rules, config.account_id, config.region
+        )
+        topic_rules = TopicRules(context, engine, rules, rule_services, config.limits)
+        parts.append(topic_rules)
         self.broker.authenticator = RegistryAuthenticator(context)
         self.broker.authorizer = PolicyAuthorizer(context)
         await TrustAnchors(context, tls_contexts).load()
         self.registry = RegistryService(context, parts)
-        broker = self.broker
         self.shadows = shadows = ShadowService(
             store, config.account_id, broker.publish_internal, config.shadow_limits
         )
         broker.message_hooks.append(lambda message: shadows.on_message(message.topic, message.payload))
+        rules.external.shadows = shadows
+        rules.external.describe_thing = self.registry.handler("DescribeThing")
+        await topic_rules.load()
+        broker.message_hooks.append(rules.on_message)
         self.api = AWSAPI(keys)
         self.api.add_service("iot", "iot", self.registry.handler)
         data_plane = IoTDataAPI(shadows, broker)
@@ -264,6 +286,8 @@ class CorralServer:
         await self.http.close()
         # Let the transports deliver the DISCONNECTs and close before the loop goes away.
         await asyncio.sleep(0)
+        if self.rules is not None:
+            await self.rules.close()
         save_state(self.broker, self.data_dir)
         if self.store is not None:
             await self.store.close()
