@@ -27,7 +27,7 @@ from starlette.websockets import WebSocket
 from corral.api import iot_data
 from corral.api.access_keys import AccessKeys
 from corral.api.app import AWSAPI
-from corral.api.credentials import CREDENTIALS_FILE
+from corral.api.credentials import CREDENTIALS_FILE, new_access_key, read_profile, write_profile
 from corral.api.http import HTTPListeners
 from corral.api.iot_data import IoTDataAPI
 from corral.auth.ca import CorralPKI, ensure_pki, https_server_ssl_context, mqtt_server_ssl_context
@@ -37,6 +37,9 @@ from corral.broker.connection import MQTTConnection
 from corral.broker.persistence import load_state, save_state
 from corral.broker.websocket import SigV4Access, mqtt_over_websocket
 from corral.config import Config
+from corral.functions import download as function_code
+from corral.functions.api import LambdaAPI
+from corral.functions.service import FunctionCredentials, FunctionService
 from corral.registry.broker_auth import PolicyAuthorizer, RegistryAuthenticator
 from corral.registry.cas import CACertificates
 from corral.registry.certificates import Certificates
@@ -64,6 +67,7 @@ log = logging.getLogger(__name__)
 
 ENDPOINTS_FILE = "endpoints.json"
 PROFILE = "corral"
+FUNCTIONS_PROFILE = "corral-functions"
 LOOPBACK = ("127.0.0.1", "::1")
 WILDCARD_HOSTS = ("", "0.0.0.0", "::", "*")
 
@@ -106,6 +110,19 @@ def _display_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+async def function_credentials(
+    keys: AccessKeys, path: Path, account_id: str, region: str
+) -> FunctionCredentials:
+    """The access key functions call the API with: the account's, kept in ``path`` across restarts."""
+    key = read_profile(path, FUNCTIONS_PROFILE)
+    if key is None or keys.secret_for(key.access_key_id) != key.secret_access_key:
+        key = new_access_key()
+        await keys.add(key, account_id, FUNCTIONS_PROFILE)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_profile(path, FUNCTIONS_PROFILE, key, region)
+    return FunctionCredentials(key.access_key_id, key.secret_access_key)
+
+
 class CorralServer:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -120,6 +137,7 @@ class CorralServer:
         self.shadows: ShadowService | None = None
         self.rules: RulesRunner | None = None
         self.api: AWSAPI | None = None
+        self.functions: FunctionService | None = None
         self.endpoints: dict[str, Any] = {}
 
     @property
@@ -144,8 +162,13 @@ class CorralServer:
             assert self.api is not None, "the API is created before the listeners start"
             await self.api(scope, receive, send)
 
+        async def function_code_download(request: Request) -> Any:
+            assert self.functions is not None
+            return await function_code.download(self.functions, request)
+
         return Starlette(
             routes=[
+                Route(function_code.ROUTE, function_code_download, methods=["GET"]),
                 WebSocketRoute("/mqtt", mqtt_endpoint),
                 Route("/health", health, methods=["GET"]),
                 Mount("/", app=aws_api),
@@ -168,6 +191,14 @@ class CorralServer:
             publish=self.broker.publish_internal,
         )
         await load_event_configurations(context)
+        http_url = f"http://{endpoints['http']}"
+        self.functions = functions = FunctionService(
+            store, self.data_dir, config.account_id, config.region, endpoint_url=http_url,
+            credentials=await function_credentials(
+                keys, self.data_dir / "functions" / ".credentials", config.account_id, config.region
+            ),
+        )  # fmt: skip
+        await functions.start()
         parts: list[object] = [
             Endpoints(mqtts=endpoints["mqtts"], https=endpoints["https"]),
             Things(context),
@@ -214,6 +245,8 @@ class CorralServer:
             "iotdata", "iot-data", data_plane.handler, data_plane.permissions, iot_data.route_path
         )
         self.api.certificates = CertificateRequests(context)
+        lambda_api = LambdaAPI(functions, lambda name, rev: function_code.code_url(http_url, name, rev))
+        self.api.add_service("lambda", "lambda", lambda_api.handler)
 
     async def start(self) -> dict[str, Any]:
         config = self.config
@@ -284,6 +317,8 @@ class CorralServer:
             server.close()
         await self.broker.stop()
         await self.http.close()
+        if self.functions is not None:
+            await self.functions.close()
         # Let the transports deliver the DISCONNECTs and close before the loop goes away.
         await asyncio.sleep(0)
         if self.rules is not None:

@@ -94,5 +94,25 @@ def env(data_dir: str | None) -> None:
         click.echo(f"export {name}={shlex.quote(str(value))}")
 
 
+@main.group()
+def functions() -> None:
+    """Local functions (the Lambda API): their logs."""
+
+
+@functions.command("logs")
+@click.argument("name")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="The server's data dir.")
+def function_logs(name: str, data_dir: str | None) -> None:
+    """Print a function's log: START, its output, END and REPORT lines of each invocation, oldest first."""
+    from corral.functions.logs import log_files
+
+    files = log_files(_data_dir(data_dir), name)
+    if not files:
+        raise click.ClickException(f"no log for function {name!r} in {_data_dir(data_dir)}")
+    for path in files:
+        sys.stdout.buffer.write(path.read_bytes())
+    sys.stdout.flush()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -63,3 +63,10 @@ class ServiceFailure(FunctionsError):
 
 def function_not_found(arn: str) -> ResourceNotFound:
     return ResourceNotFound(f"Function not found: {arn}")
+
+
+class Validation(FunctionsError):
+    """A member outside AWS's limits, answered with AWS's validation sentence."""
+
+    code = "ValidationException"
+    status = 400
