@@ -527,6 +527,13 @@ class Compiler:
 
         def query(s: Scope) -> Value:
             items = source_fn(s)
+            if type(items) is dict:
+                # An Object source is one row: the query's output for it (transform's third example
+                # reads `(select a, b from data2)` over an Object as an Object, not a one-item Array).
+                scope = Scope(s.ctx, items)
+                if where is not None and not where(scope):
+                    return UNDEFINED
+                return output(scope)
             if type(items) is not list:
                 return UNDEFINED
             ctx = s.ctx

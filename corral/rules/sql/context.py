@@ -24,6 +24,8 @@ class EvalContext:
     principal: str | None = None
     """``principal()``: the certificate id for certificate-authenticated publishers, an access key id for
     SigV4 callers."""
+    source_ip: str | None = None
+    """``sourceip()``: the publisher's IP address; None for messages from the broker itself."""
     trace_id: str = ""
     """``traceid()``: the MQTT message's trace id (a UUID per message)."""
     properties: Mapping[str, Any] = field(default_factory=dict)

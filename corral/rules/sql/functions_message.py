@@ -39,8 +39,8 @@ def _principal(ctx: EvalContext, args: Sequence[Value]) -> Value:
 
 
 def _sourceip(ctx: EvalContext, args: Sequence[Value]) -> Value:
-    """The publisher's IP address (a ``source_ip`` attribute of the context, when the runner sets one)."""
-    address = getattr(ctx, "source_ip", None)
+    """The publisher's IP address, when the message came from a client."""
+    address = ctx.source_ip
     return address if isinstance(address, str) and address else UNDEFINED
 
 

@@ -251,10 +251,6 @@ def test_transform_examples() -> None:
     assert run(sql, TRANSFORM_PAYLOAD, "A/B") == [{"a": 3, "key": 1}, {"b": 4, "key": 1}, {"c": 5, "key": 1}]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the compiler's nested queries read only an Array source; AWS's example reads the Object data2",
-)
 def test_transform_example_with_nested_queries() -> None:
     # Transform function example 3: nested SELECT clauses.
     sql = (
