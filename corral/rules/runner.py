@@ -1,7 +1,7 @@
 """The rules runner: every message the broker accepts, offered to the enabled rules whose FROM filter matches.
 
-``on_message`` is a broker hook, so it sits on the broker's hot path: a message no rule wants costs one lookup
-in the rules' topic trie (cached per topic, as subscriptions are) and a prefix test for Basic Ingest. Every
+``on_message`` is a broker hook, so it sits on the broker's hot path: a message no rule wants costs one
+dictionary lookup (each topic's matching rules are remembered until a rule changes). Every
 rule a message matches runs in its own task (evaluation, then the actions side by side, each retried with
 exponential backoff, then the error action with AWS's error message if any failed), so a slow action slows
 nothing but itself.
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 Failure = dict[str, str]
 _PAYLOAD_FORMATS = {0: "UNSPECIFIED_BYTES", 1: "UTF8_DATA"}
+_MATCHES_MAX = 65536
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +90,8 @@ class RulesRunner:
         self.rules: dict[str, CompiledRule] = {}
         # Enabled rules by FROM filter (the trie caches each topic's matches until a rule changes).
         self._index: SubscriptionTrie[CompiledRule] = SubscriptionTrie(lambda first, _second: first)
+        # Topic -> the enabled rules whose FROM filter matches it (Basic Ingest topics are never kept here).
+        self._matches: dict[str, list[CompiledRule]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -100,25 +103,35 @@ class RulesRunner:
         self.rules[rule.name] = rule
         if not rule.disabled and rule.statement.topic_filter:
             self._index.add(rule.statement.topic_filter, rule.name, rule)
+        self._matches.clear()
 
     def remove(self, name: str) -> None:
         old = self.rules.pop(name, None)
         if old is not None and old.statement.topic_filter:
             self._index.remove(old.statement.topic_filter, name)
+        self._matches.clear()
 
     # -- messages ------------------------------------------------------------------------------------
 
     def on_message(self, message: Message) -> None:
         """The broker hook: schedules each matching rule; never awaits."""
         topic = message.topic
-        matches = self._index.match(topic)
-        if not matches:
+        matches = self._matches.get(topic)
+        if matches is None:
             if topic.startswith(RULES_PREFIX):
                 self._basic_ingest(message)
-            return
-        now_ms = int(time.time() * 1000)
-        for _, rule in matches:
-            self._spawn(rule, message, topic, now_ms)
+                return
+            matches = self._match(topic)
+        if matches:
+            now_ms = int(time.time() * 1000)
+            for rule in matches:
+                self._spawn(rule, message, topic, now_ms)
+
+    def _match(self, topic: str) -> list[CompiledRule]:
+        if len(self._matches) >= _MATCHES_MAX:
+            self._matches.clear()
+        found = self._matches[topic] = [rule for _, rule in self._index.match(topic)]
+        return found
 
     def _basic_ingest(self, message: Message) -> None:
         name, _, rest = message.topic[len(RULES_PREFIX) :].partition("/")
