@@ -4,10 +4,12 @@
   (with ``line`` and ``column``; the topic-rule API answers it as ``SqlParseException``) or
   ``UnsupportedFunction`` (a function that needs an AWS service Corral does not host: the API answers
   ``InvalidRequestException`` naming it).
-- ``CompiledStatement.topic_filter``: the FROM clause's MQTT topic filter; ``.sql_version``;
+- ``CompiledStatement.topic_filter``: the FROM clause's MQTT topic filter (None without FROM: a rule
+  activated by Basic Ingest only); ``.variables`` (the SET clause's); ``.sql_version``;
   ``.uses_external`` (True when evaluation calls ``EvalContext.external``: the runner then evaluates off the
   event loop); ``.evaluate(ctx) -> Value | NoMatch``: the statement's output for one message, or
-  ``NO_MATCH`` when the WHERE clause is not true.
+  ``NO_MATCH`` when the WHERE clause is not true; ``.evaluate_with_variables(ctx)`` also returns the SET
+  clause's variables (substitution templates may use them).
 - ``output_payload(value) -> bytes``: the bytes an action sends for a statement output (JSON, or the raw
   bytes of a binary payload selected with ``*``).
 
@@ -60,23 +62,38 @@ __all__ = [
 class CompiledStatement:
     sql: str
     sql_version: str
-    topic_filter: str
+    topic_filter: str | None
+    """The FROM clause's topic filter; None for a statement without FROM (activated by Basic Ingest only,
+    as the SQL reference allows)."""
     uses_external: bool
     functions: frozenset[str]
     """The (canonical) names of the functions the statement calls."""
     _select: Select = field(repr=False)
+    _assignments: tuple[tuple[str, Any], ...] = field(default=(), repr=False)
+    _set_uses_payload: bool = field(default=False, repr=False)
 
     @property
     def uses_payload(self) -> bool:
         """Whether evaluation reads the payload (by ``*`` or by name); if not, it is never parsed."""
-        return self._select.uses_payload
+        return self._select.uses_payload or self._set_uses_payload
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The SET clause's variable names, in assignment order."""
+        return tuple(name for name, _ in self._assignments)
 
     def evaluate(self, ctx: EvalContext) -> Value | NoMatch:
+        return self.evaluate_with_variables(ctx)[0]
+
+    def evaluate_with_variables(self, ctx: EvalContext) -> tuple[Value | NoMatch, dict[str, Value]]:
+        """The output and the SET clause's variables (substitution templates may use them too)."""
         select = self._select
-        scope = Scope(ctx, parse_payload(ctx.payload) if select.uses_payload else UNDEFINED)
+        scope = Scope(ctx, parse_payload(ctx.payload) if self.uses_payload else UNDEFINED)
+        for name, fn in self._assignments:
+            scope.variables[name] = fn(scope)
         if select.where is not None and not select.where(scope):
-            return NO_MATCH
-        return select.output(scope)
+            return NO_MATCH, scope.variables
+        return select.output(scope), scope.variables
 
 
 def compile_statement(
@@ -88,10 +105,11 @@ def compile_statement(
         raise SqlParseError(f"Unsupported SQL version: {sql_version}", 1, 1)
     tree = parse(sql)
     compiler = Compiler(version, _functions.FUNCTIONS if functions is None else functions)
-    children: list[Any] = list(tree.children)
-    select_tree, from_tree = children[0], children[1]
-    where_tree = children[2] if len(children) > 2 else None
-    topic_filter = _topic_filter(compiler, from_tree)
+    clauses = {child.data: child for child in tree.children if isinstance(child, Tree)}
+    select_tree = next(c for c in tree.children if isinstance(c, Tree) and c.data.startswith("select_"))
+    set_tree, from_tree, where_tree = (clauses.get(n) for n in ("set_clause", "from_clause", "where_clause"))
+    assignments = compiler.assignments(set_tree) if set_tree is not None else ()
+    topic_filter = _topic_filter(compiler, from_tree) if from_tree is not None else None
     select = compiler.select(select_tree, where_tree)
     return CompiledStatement(
         sql=sql,
@@ -100,6 +118,8 @@ def compile_statement(
         uses_external=compiler.uses_external,
         functions=frozenset(compiler.function_names),
         _select=select,
+        _assignments=assignments,
+        _set_uses_payload=compiler.set_uses_payload,
     )
 
 

@@ -58,16 +58,19 @@ V2016: Final = "2016-03-23"
 BETA: Final = "beta"
 SQL_VERSIONS: Final = (V2015, V2016, BETA)
 _VERSION_ALIASES: Final = {"2016-03-23-beta": V2016}
+MAX_VARIABLE_NAME: Final = 64
 
 
 class Scope:
-    """What one evaluation sees: the message, and the document names resolve against."""
+    """What one evaluation sees: the message, the document names resolve against, and the SET clause's
+    variables (shared by the statement and its nested queries)."""
 
-    __slots__ = ("ctx", "doc")
+    __slots__ = ("ctx", "doc", "variables")
 
-    def __init__(self, ctx: EvalContext, doc: Value) -> None:
+    def __init__(self, ctx: EvalContext, doc: Value, variables: dict[str, Value] | None = None) -> None:
         self.ctx = ctx
         self.doc = doc
+        self.variables: dict[str, Value] = {} if variables is None else variables
 
 
 Fn = Callable[[Scope], Value]
@@ -116,6 +119,9 @@ class Compiler:
     functions: Mapping[str, SqlFunction]
     uses_external: bool = False
     function_names: set[str] = field(default_factory=set)
+    variables: set[str] = field(default_factory=set)
+    """The SET clause's variables assigned so far (a variable is used only after its assignment)."""
+    set_uses_payload: bool = False
 
     @property
     def v2(self) -> bool:
@@ -258,6 +264,41 @@ class Compiler:
             return out
 
         return Expr(obj, uses_payload=uses_payload)
+
+    def assignments(self, set_tree: Node) -> tuple[tuple[str, Fn], ...]:
+        """``SET @a = expr, …``: each variable once, each expression seeing the variables before it."""
+        compiled: list[tuple[str, Fn]] = []
+        uses_payload = False
+        for assignment in set_tree.children:
+            if not isinstance(assignment, Tree):
+                continue  # the SET keyword
+            variable, operator, expression = assignment.children
+            name = str(variable)[1:]
+            if str(operator) != "=":
+                raise self.error(f"Expected '=' after @{name}", operator)
+            if len(name) > MAX_VARIABLE_NAME:
+                raise self.error(
+                    f"Variable name @{name} is longer than {MAX_VARIABLE_NAME} characters", variable
+                )
+            if name in self.variables:
+                raise self.error(f"Variable @{name} is already assigned (variables are immutable)", variable)
+            value = self.expr(expression)
+            uses_payload = uses_payload or value.uses_payload
+            self.variables.add(name)
+            compiled.append((name, value.fn))
+        self.set_uses_payload = uses_payload
+        return tuple(compiled)
+
+    def x_variable(self, node: Node) -> Expr:
+        token = node.children[0]
+        name = str(token)[1:]
+        if name not in self.variables:
+            raise self.error(f"Variable @{name} is not assigned in the SET clause", token)
+
+        def variable(s: Scope) -> Value:
+            return s.variables.get(name, UNDEFINED)
+
+        return Expr(variable)
 
     def x_name(self, node: Node) -> Expr:
         key = str(node.children[0])
@@ -530,16 +571,16 @@ class Compiler:
             if type(items) is dict:
                 # An Object source is one row: the query's output for it (transform's third example
                 # reads `(select a, b from data2)` over an Object as an Object, not a one-item Array).
-                scope = Scope(s.ctx, items)
+                scope = Scope(s.ctx, items, s.variables)
                 if where is not None and not where(scope):
                     return UNDEFINED
                 return output(scope)
             if type(items) is not list:
                 return UNDEFINED
-            ctx = s.ctx
+            ctx, variables = s.ctx, s.variables
             out: list[Value] = []
             for item in items:
-                scope = Scope(ctx, item)
+                scope = Scope(ctx, item, variables)
                 if where is not None and not where(scope):
                     continue
                 v = output(scope)

@@ -309,7 +309,7 @@ ROWS = [
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
 def test_reference_example(row: Row) -> None:
     statement = compile_statement(row.sql)
-    assert filter_matches(statement.topic_filter, row.topic)
+    assert statement.topic_filter is not None and filter_matches(statement.topic_filter, row.topic)
     assert run(row.sql, row.payload, row.topic, **row.ctx) == row.expected
 
 
