@@ -25,7 +25,7 @@ _VALUE = re.compile(r"SELECT VALUE (.+) FROM '#'$")
 
 @dataclass(frozen=True)
 class FakeStatement:
-    topic_filter: str
+    topic_filter: str | None
     fn: Callable[[EvalContext], Any]
     uses_external: bool = False
 
