@@ -500,3 +500,96 @@ sns_subscriptions = Table(
     ),
     Index(None, "account_id", "topic_name"),
 )
+
+# -- AWS IoT 1-Click ----------------------------------------------------------------------------------------
+# A 1-Click device leaves the factory belonging to no account, so ``oneclick_devices`` is keyed by the device
+# id alone and ``account_id`` is its owner (or the account that initiated a claim), NULL while unclaimed: the
+# one table besides ``access_keys`` whose primary key does not start with the account.
+oneclick_devices = Table(
+    "oneclick_devices",
+    metadata,
+    Column("account_id", String(12), nullable=True),
+    Column("device_id", String, primary_key=True),
+    Column("product_type", String, nullable=False),  # enterprise-button | att-lte-m-button
+    Column("device_type", String, nullable=False),  # button
+    Column("certificate_id", String, nullable=False),
+    Column("claim_code", String, nullable=True),
+    Column("claim_state", String, nullable=False),  # UNCLAIMED | CLAIM_INITIATED | CLAIMED
+    _time("claim_initiated_at", nullable=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("rated_life", Integer, nullable=False),  # clicks the manufacturer rates the device for
+    Column("clicks", Integer, nullable=False),
+    _json("tags"),
+    # Device-level callbacks set by InvokeDeviceMethod: onClickCallback, deviceHealthMonitorCallback.
+    _json("callbacks"),
+    _time("manufactured_at"),
+    Index(None, "account_id"),
+    Index(None, "claim_code"),
+)
+
+oneclick_device_events = Table(
+    "oneclick_device_events",
+    metadata,
+    # The device's account when the event happened (NULL: unclaimed); ListDeviceEvents shows only its own.
+    Column("account_id", String(12), nullable=True),
+    Column("device_id", String, primary_key=True),
+    Column("event_id", String, primary_key=True),
+    _time("reported_at"),
+    # ListDeviceEvents' StdEvent, the JSON string exactly as answered.
+    Column("std_event", Text, nullable=False),
+    ForeignKeyConstraint(["device_id"], ["oneclick_devices.device_id"], ondelete="CASCADE"),
+    Index(None, "device_id", "reported_at"),
+)
+
+oneclick_projects = Table(
+    "oneclick_projects",
+    metadata,
+    _account(),
+    Column("project_name", String, primary_key=True),
+    Column("description", Text, nullable=True),
+    _json("default_attributes"),
+    # {template name: {"deviceType": ..., "callbackOverrides": {...}}}
+    _json("device_templates"),
+    _json("tags"),
+    _time("created_at"),
+    _time("updated_at"),
+)
+
+oneclick_placements = Table(
+    "oneclick_placements",
+    metadata,
+    _account(),
+    Column("project_name", String, primary_key=True),
+    Column("placement_name", String, primary_key=True),
+    _json("attributes"),
+    _time("created_at"),
+    _time("updated_at"),
+    ForeignKeyConstraint(
+        ["account_id", "project_name"],
+        ["oneclick_projects.account_id", "oneclick_projects.project_name"],
+        name="fk_oneclick_placements_project",  # the convention's name exceeds PostgreSQL's 63 characters
+        ondelete="CASCADE",
+    ),
+)
+
+# A placement's device slots: one device per device template, and a device in one placement at most.
+oneclick_placement_devices = Table(
+    "oneclick_placement_devices",
+    metadata,
+    _account(),
+    Column("project_name", String, primary_key=True),
+    Column("placement_name", String, primary_key=True),
+    Column("template_name", String, primary_key=True),
+    Column("device_id", String, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "project_name", "placement_name"],
+        [
+            "oneclick_placements.account_id",
+            "oneclick_placements.project_name",
+            "oneclick_placements.placement_name",
+        ],
+        name="fk_oneclick_placement_devices_placement",
+        ondelete="CASCADE",
+    ),
+    Index(None, "device_id", unique=True),
+)
