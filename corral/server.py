@@ -219,6 +219,7 @@ class CorralServer:
             max_republish_hops=config.rules.max_republish_hops,
             http_timeout=config.rules.http_timeout,
             loops_cut=loop_counter(broker.stats),
+            functions=functions,
         )
         engine = iot_sql()
         self.rules = rules = RulesRunner(
