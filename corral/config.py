@@ -37,6 +37,8 @@ class Config:
     insecure_mqtt_port: int | None = None
     hostnames: list[str] = field(default_factory=list)
     smtp_url: str | None = None
+    # Where SNS sends SMS: POSTed as {"phoneNumber", "message"} JSON to this URL.
+    sms_gateway_url: str | None = None
     database_url: str | None = None
     account_id: str = "000000000000"
     region: str = "us-east-1"
@@ -51,7 +53,7 @@ class Config:
 
 
 _PORT_KEYS = {"mqtts_port", "https_port", "http_port", "insecure_mqtt_port"}
-_STR_KEYS = {"host", "smtp_url", "database_url", "account_id", "region", "log_level"}
+_STR_KEYS = {"host", "smtp_url", "sms_gateway_url", "database_url", "account_id", "region", "log_level"}
 
 
 def _apply(config: Config, values: Mapping[str, Any], source: str) -> None:

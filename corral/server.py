@@ -14,13 +14,14 @@ import logging
 import os
 import socket
 import ssl
+from html import escape
 from pathlib import Path
 from typing import Any
 
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -32,6 +33,7 @@ from corral.api.http import HTTPListeners
 from corral.api.iot_data import IoTDataAPI
 from corral.auth.ca import CorralPKI, ensure_pki, https_server_ssl_context, mqtt_server_ssl_context
 from corral.auth.principals import AllowAllAuthorizer, CertificateChainAuthenticator
+from corral.auth.sigv4 import credential_scope_service
 from corral.broker.broker import Broker
 from corral.broker.connection import MQTTConnection
 from corral.broker.persistence import load_state, save_state
@@ -60,6 +62,16 @@ from corral.rules.actions import ActionServices
 from corral.rules.api import TopicRules
 from corral.rules.engine import iot_sql
 from corral.rules.runner import RulesRunner, loop_counter
+from corral.services.dynamodb.api import DynamoDbAPI
+from corral.services.dynamodb.service import DynamoDbService
+from corral.services.s3.http import S3API
+from corral.services.s3.service import S3Service
+from corral.services.sns.api import SnsAPI
+from corral.services.sns.envelope import Signer
+from corral.services.sns.errors import SnsError
+from corral.services.sns.service import SnsService
+from corral.services.sqs.api import SqsAPI
+from corral.services.sqs.service import SqsService
 from corral.shadows.service import ShadowService
 from corral.store.engine import Store
 
@@ -137,7 +149,12 @@ class CorralServer:
         self.shadows: ShadowService | None = None
         self.rules: RulesRunner | None = None
         self.api: AWSAPI | None = None
+        self.dynamodb: DynamoDbService | None = None
+        self.s3: S3Service | None = None
+        self.s3_api: S3API | None = None
         self.functions: FunctionService | None = None
+        self.sqs: SqsService | None = None
+        self.sns: SnsService | None = None
         self.endpoints: dict[str, Any] = {}
 
     @property
@@ -156,10 +173,46 @@ class CorralServer:
 
         async def health(request: Request) -> JSONResponse:
             stats = dataclasses.asdict(self.broker.stats)
-            return JSONResponse({"status": "ok", "open_connections": len(self.broker.connections), **stats})
+            sns = dataclasses.asdict(self.sns.deliveries.stats) if self.sns is not None else {}
+            return JSONResponse(
+                {
+                    "status": "ok",
+                    "open_connections": len(self.broker.connections),
+                    **stats,
+                    "sns_deliveries": sns,
+                }
+            )
+
+        async def sns_link(request: Request) -> Response:
+            """The links SNS sends subscribers: SubscribeURL (confirm), UnsubscribeURL, SigningCertURL."""
+            assert self.sns is not None
+            action = request.path_params["action"]
+            if action == "SimpleNotificationService.pem":
+                return Response(self.sns.signer.certificate_pem, media_type="application/x-pem-file")
+            query = request.query_params
+            try:
+                if action == "confirm":
+                    arn = await self.sns.confirm_subscription(
+                        query.get("TopicArn", ""), query.get("Token", "")
+                    )
+                    body = (
+                        '<ConfirmSubscriptionResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
+                        f"<ConfirmSubscriptionResult><SubscriptionArn>{escape(arn)}</SubscriptionArn>"
+                        "</ConfirmSubscriptionResult></ConfirmSubscriptionResponse>"
+                    )
+                    return Response(body, media_type="text/xml")
+                if action == "unsubscribe":
+                    await self.sns.unsubscribe(query.get("SubscriptionArn", ""))
+                    return Response("You have been unsubscribed.\n", media_type="text/plain")
+            except SnsError as exc:
+                return Response(f"{exc.message}\n", status_code=exc.status, media_type="text/plain")
+            return Response("Not Found\n", status_code=404, media_type="text/plain")
 
         async def aws_api(scope: Any, receive: Any, send: Any) -> None:
             assert self.api is not None, "the API is created before the listeners start"
+            if self.s3_api is not None and scope["type"] == "http" and _signed_for_s3(scope):
+                await self.s3_api(scope, receive, send)  # streams bodies; virtual-host buckets
+                return
             await self.api(scope, receive, send)
 
         async def function_code_download(request: Request) -> Any:
@@ -171,6 +224,7 @@ class CorralServer:
                 Route(function_code.ROUTE, function_code_download, methods=["GET"]),
                 WebSocketRoute("/mqtt", mqtt_endpoint),
                 Route("/health", health, methods=["GET"]),
+                Route("/_corral/sns/{action}", sns_link, methods=["GET"]),
                 Mount("/", app=aws_api),
             ]
         )
@@ -246,8 +300,21 @@ class CorralServer:
             "iotdata", "iot-data", data_plane.handler, data_plane.permissions, iot_data.route_path
         )
         self.api.certificates = CertificateRequests(context)
+        self.dynamodb = DynamoDbService(store, config.account_id, config.region)
+        self.api.add_service("dynamodb", "dynamodb", DynamoDbAPI(self.dynamodb).handler)
+        self.s3 = S3Service(store, self.data_dir, config.account_id, config.region)
+        await self.s3.start()
+        self.s3_api = S3API(self.s3, keys.secret_for, config.hostnames)
         lambda_api = LambdaAPI(functions, lambda name, rev: function_code.code_url(http_url, name, rev))
         self.api.add_service("lambda", "lambda", lambda_api.handler)
+        self.sqs = SqsService(store, config.account_id, config.region, http_url)
+        self.api.add_service("sqs", "sqs", SqsAPI(self.sqs).handler)
+        self.sns = SnsService(
+            store, config.account_id, config.region, f"https://{endpoints['https']}",
+            Signer.load_or_create(pki, self.data_dir), self.sqs, smtp_url=config.smtp_url,
+            sms_gateway_url=config.sms_gateway_url, functions=functions, https_verify=_https_verify(pki),
+        )  # fmt: skip
+        self.api.add_service("sns", "sns", SnsAPI(self.sns).handler)
 
     async def start(self) -> dict[str, Any]:
         config = self.config
@@ -320,6 +387,8 @@ class CorralServer:
         await self.http.close()
         if self.functions is not None:
             await self.functions.close()
+        if self.sns is not None:
+            await self.sns.deliveries.close()
         # Let the transports deliver the DISCONNECTs and close before the loop goes away.
         await asyncio.sleep(0)
         if self.rules is not None:
@@ -327,6 +396,17 @@ class CorralServer:
         save_state(self.broker, self.data_dir)
         if self.store is not None:
             await self.store.close()
+
+
+def _https_verify(pki: CorralPKI) -> ssl.SSLContext:
+    """SNS's HTTPS deliveries trust the system's CAs and Corral's own (a subscriber inside Corral)."""
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=str(pki.ca_cert_file))
+    return context
+
+
+def _signed_for_s3(scope: Any) -> bool:
+    return credential_scope_service(scope["headers"], scope.get("query_string", b"")) == "s3"
 
 
 def describe(endpoints: dict[str, Any], data_dir: Path) -> str:
