@@ -103,7 +103,9 @@ class AWSAPI:
                 ],
             }
         )
-        await send({"type": "http.response.body", "body": response.body})
+        # 204 and 304 carry no body (HTTP/1.1); a protocol's "{}" for an empty output is dropped here.
+        body = b"" if response.status in (204, 304) else response.body
+        await send({"type": "http.response.body", "body": body})
 
     async def respond(self, scope: Scope, body: bytes) -> HttpResponse:
         request_id = new_request_id()

@@ -46,9 +46,5 @@ def aws(server: RunningServer, *args: str, cwd: Path | None = None) -> subproces
 
 
 def assert_no_traceback(server: RunningServer) -> None:
-    """No error in the server's log but one known to be the API layer's, not ours: corral/api's rest-json
-    serializer writes ``{}`` as the body of a 204 response (DeleteFunction, RemovePermission,
-    DeleteFunctionConcurrency), which h11 refuses after the headers went out; the client has its answer by
-    then."""
-    known = "h11._util.LocalProtocolError: Too much data for declared Content-Length"
-    assert server.log().count("Traceback") == server.log().count(known), server.log()
+    """Nothing went wrong on the server's side (204 answers, e.g. DeleteFunction, carry no body)."""
+    assert "Traceback" not in server.log(), server.log()
