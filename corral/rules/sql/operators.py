@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from corral.rules.sql.values import UNDEFINED, Value, parse_decimal_string, to_string
+from corral.rules.sql.values import UNDEFINED, Value, parse_decimal_string, to_boolean, to_string
 
 
 def _is_num(kind: type) -> bool:
@@ -121,16 +121,9 @@ def contains(a: Value, b: Value) -> Value:
 
 
 def truth(value: Value) -> bool | None:
-    """A logical operand: True/False, or None when it is neither a Boolean nor "true"/"false"."""
-    if value is True or value is False:
-        return value
-    if type(value) is str:
-        lowered = value.lower()
-        if lowered == "true":
-            return True
-        if lowered == "false":
-            return False
-    return None
+    """A logical operand: ``to_boolean``'s answer, with None where it is Undefined."""
+    converted = to_boolean(value)
+    return converted if isinstance(converted, bool) else None
 
 
 def not_(value: Value) -> Value:
