@@ -593,3 +593,162 @@ oneclick_placement_devices = Table(
     ),
     Index(None, "device_id", unique=True),
 )
+
+# -- Kinesis, Firehose, CloudWatch and CloudWatch Logs (corral/services/kinesis, firehose, cloudwatch, logs) --
+
+# A Kinesis stream; its records are append-only files under DIR/kinesis/{stream_id}/ (one per shard).
+kinesis_streams = Table(
+    "kinesis_streams",
+    metadata,
+    _account(),
+    Column("stream_name", String, primary_key=True),
+    # Names the stream's folder, so a stream deleted and created again never reads the old one's records.
+    Column("stream_id", String, nullable=False),
+    Column("shard_count", Integer, nullable=False),
+    Column("retention_hours", Integer, nullable=False),
+    _time("created_at"),
+)
+
+# A Firehose delivery stream with its S3 destination; records waiting for delivery are spooled under
+# DIR/firehose/{stream_id}.
+firehose_streams = Table(
+    "firehose_streams",
+    metadata,
+    _account(),
+    Column("stream_name", String, primary_key=True),
+    Column("stream_id", String, nullable=False),
+    Column("stream_type", String, nullable=False),  # DirectPut
+    Column("version_id", Integer, nullable=False),
+    # The ExtendedS3DestinationConfiguration as given (BucketARN, Prefix, BufferingHints ...).
+    _json("destination"),
+    _time("created_at"),
+)
+
+# One CloudWatch metric (namespace, name, dimensions): what ListMetrics lists and /metrics exposes.
+cloudwatch_metrics = Table(
+    "cloudwatch_metrics",
+    metadata,
+    _account(),
+    Column("namespace", String, primary_key=True),
+    Column("metric_name", String, primary_key=True),
+    # The dimensions sorted by name, as canonical JSON ([["Name", "Value"], ...]): the metric's identity.
+    Column("dimensions_key", String, primary_key=True),
+    Column("unit", String, nullable=True),
+    # The value of the datapoint with the latest timestamp, and running totals of every datapoint.
+    Column("last_value", Double, nullable=False),
+    _time("last_timestamp"),
+    Column("sample_count", Double, nullable=False),
+    Column("sum", Double, nullable=False),
+    _time("updated_at"),
+)
+
+# The datapoints GetMetricStatistics aggregates (one row per value or statistic set), kept for a while.
+cloudwatch_datapoints = Table(
+    "cloudwatch_datapoints",
+    metadata,
+    _account(),
+    Column("namespace", String, primary_key=True),
+    Column("metric_name", String, primary_key=True),
+    Column("dimensions_key", String, primary_key=True),
+    _time("timestamp"),
+    Column("point_id", String, primary_key=True),
+    Column("unit", String, nullable=True),
+    Column("sample_count", Double, nullable=False),
+    Column("sum", Double, nullable=False),
+    Column("minimum", Double, nullable=False),
+    Column("maximum", Double, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "namespace", "metric_name", "dimensions_key"],
+        [
+            "cloudwatch_metrics.account_id",
+            "cloudwatch_metrics.namespace",
+            "cloudwatch_metrics.metric_name",
+            "cloudwatch_metrics.dimensions_key",
+        ],
+        name="fk_cloudwatch_datapoints_metric",
+        ondelete="CASCADE",
+    ),
+    # The convention's name exceeds PostgreSQL's 63 characters.
+    Index(
+        "ix_cloudwatch_datapoints_metric_timestamp",
+        "account_id",
+        "namespace",
+        "metric_name",
+        "dimensions_key",
+        "timestamp",
+    ),
+)
+
+cloudwatch_alarms = Table(
+    "cloudwatch_alarms",
+    metadata,
+    _account(),
+    Column("alarm_name", String, primary_key=True),
+    # PutMetricAlarm's parameters as given (without AlarmName).
+    _json("definition"),
+    Column("state_value", String, nullable=False),  # OK | ALARM | INSUFFICIENT_DATA
+    Column("state_reason", Text, nullable=False),
+    Column("state_reason_data", Text, nullable=True),
+    _time("state_updated_at"),
+    _time("configuration_updated_at"),
+)
+
+# Alarm history outlives its alarm (as on AWS, DescribeAlarmHistory shows deleted alarms' items).
+cloudwatch_alarm_history = Table(
+    "cloudwatch_alarm_history",
+    metadata,
+    _account(),
+    Column("alarm_name", String, primary_key=True),
+    Column("item_id", String, primary_key=True),
+    _time("timestamp"),
+    Column("item_type", String, nullable=False),  # ConfigurationUpdate | StateUpdate | Action
+    Column("summary", Text, nullable=False),
+    Column("data", Text, nullable=False),  # HistoryData: a JSON document as a string
+    Index(None, "account_id", "timestamp"),
+)
+
+logs_groups = Table(
+    "logs_groups",
+    metadata,
+    _account(),
+    Column("group_name", String, primary_key=True),
+    Column("retention_days", Integer, nullable=True),
+    _json("tags"),
+    _time("created_at"),
+)
+
+logs_streams = Table(
+    "logs_streams",
+    metadata,
+    _account(),
+    Column("group_name", String, primary_key=True),
+    Column("stream_name", String, primary_key=True),
+    # The last sequence given to an event of this stream (events' order within it).
+    Column("last_sequence", Integer, nullable=False),
+    _time("created_at"),
+    _time("first_event_at", nullable=True),
+    _time("last_event_at", nullable=True),
+    _time("last_ingestion_at", nullable=True),
+    Column("stored_bytes", BigInteger, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "group_name"], ["logs_groups.account_id", "logs_groups.group_name"], ondelete="CASCADE"
+    ),
+)
+
+logs_events = Table(
+    "logs_events",
+    metadata,
+    _account(),
+    Column("group_name", String, primary_key=True),
+    Column("stream_name", String, primary_key=True),
+    Column("sequence", Integer, primary_key=True),
+    _time("timestamp"),  # the event's own time (PutLogEvents' milliseconds / 1000)
+    _time("ingested_at"),
+    Column("message", Text, nullable=False),
+    ForeignKeyConstraint(
+        ["account_id", "group_name", "stream_name"],
+        ["logs_streams.account_id", "logs_streams.group_name", "logs_streams.stream_name"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "account_id", "group_name", "timestamp"),
+)
