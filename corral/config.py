@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from corral.broker.limits import Limits
+from corral.oneclick.settings import OneClickSettings
 from corral.rules.settings import RulesSettings
 from corral.shadows.document import ShadowLimits
 
@@ -50,6 +51,8 @@ class Config:
     shadow_limits: ShadowLimits = field(default_factory=ShadowLimits)
     # The rules engine ([rules] in corral.toml): republish loop limit, action retries, timeouts.
     rules: RulesSettings = field(default_factory=RulesSettings)
+    # AWS IoT 1-Click's limits ([oneclick] in corral.toml): device templates per placement template, projects.
+    oneclick: OneClickSettings = field(default_factory=OneClickSettings)
 
 
 _PORT_KEYS = {"mqtts_port", "https_port", "http_port", "insecure_mqtt_port"}
@@ -101,6 +104,13 @@ def _apply(config: Config, values: Mapping[str, Any], source: str) -> None:
                 config.rules = RulesSettings.from_mapping(value, config.rules)
             except ValueError as exc:
                 raise ConfigError(f"{source}: {exc}") from None
+        elif key == "oneclick":
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{source}: [oneclick] must be a table")
+            try:
+                config.oneclick = OneClickSettings.from_mapping(value, config.oneclick)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: {exc}") from None
         else:
             raise ConfigError(f"{source}: unknown setting {key!r}")
     if config.log_level.lower() not in LOG_LEVELS:
@@ -123,7 +133,7 @@ def _shadow_limits(current: ShadowLimits, values: Mapping[str, Any], source: str
 
 def _env_values(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    known = {f for f in Config.__slots__ if f not in ("limits", "shadow_limits", "rules")}
+    known = {f for f in Config.__slots__ if f not in ("limits", "shadow_limits", "rules", "oneclick")}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX):
             continue

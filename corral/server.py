@@ -42,6 +42,12 @@ from corral.config import Config
 from corral.functions import download as function_code
 from corral.functions.api import LambdaAPI
 from corral.functions.service import FunctionCredentials, FunctionService
+from corral.oneclick import factory as oneclick_factory
+from corral.oneclick.api import OneClickAPI
+from corral.oneclick.callbacks import UndeliveredCallbacks
+from corral.oneclick.devices import DeviceService
+from corral.oneclick.ingest import ClickIngest
+from corral.oneclick.projects import ProjectService
 from corral.registry.broker_auth import PolicyAuthorizer, RegistryAuthenticator
 from corral.registry.cas import CACertificates
 from corral.registry.certificates import Certificates
@@ -155,6 +161,8 @@ class CorralServer:
         self.functions: FunctionService | None = None
         self.sqs: SqsService | None = None
         self.sns: SnsService | None = None
+        self.oneclick: OneClickAPI | None = None
+        self.oneclick_factory: oneclick_factory.Factory | None = None
         self.endpoints: dict[str, Any] = {}
 
     @property
@@ -213,14 +221,22 @@ class CorralServer:
             if self.s3_api is not None and scope["type"] == "http" and _signed_for_s3(scope):
                 await self.s3_api(scope, receive, send)  # streams bodies; virtual-host buckets
                 return
+            if self.oneclick is not None and OneClickAPI.claims(scope):
+                await self.oneclick(scope, receive, send)  # two services signing as iot1click
+                return
             await self.api(scope, receive, send)
 
         async def function_code_download(request: Request) -> Any:
             assert self.functions is not None
             return await function_code.download(self.functions, request)
 
+        async def oneclick_manufacture(request: Request) -> Any:
+            assert self.oneclick_factory is not None
+            return await self.oneclick_factory.endpoint(request)
+
         return Starlette(
             routes=[
+                Route(oneclick_factory.ROUTE, oneclick_manufacture, methods=["POST"]),
                 Route(function_code.ROUTE, function_code_download, methods=["GET"]),
                 WebSocketRoute("/mqtt", mqtt_endpoint),
                 Route("/health", health, methods=["GET"]),
@@ -315,6 +331,13 @@ class CorralServer:
             sms_gateway_url=config.sms_gateway_url, functions=functions, https_verify=_https_verify(pki),
         )  # fmt: skip
         self.api.add_service("sns", "sns", SnsAPI(self.sns).handler)
+        # AWS IoT 1-Click. TODO(issue 7, callbacks): a dispatcher delivering to functions and SNS.
+        devices = DeviceService(store, config.account_id, config.region, UndeliveredCallbacks())
+        projects = ProjectService(store, config.account_id, config.region, config.oneclick)
+        self.oneclick = OneClickAPI(keys, devices, projects)
+        registry = self.registry.handler
+        self.oneclick_factory = oneclick_factory.Factory(devices, pki, registry, self.data_dir, keys)
+        broker.message_hooks.append(ClickIngest(devices))
 
     async def start(self) -> dict[str, Any]:
         config = self.config
