@@ -1,0 +1,141 @@
+"""Publish and PublishBatch's entries: AWS's checks of the message, its structure and attributes, FIFO
+topics' groups, deduplication and sequence numbers, then one delivery per confirmed subscription."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from sqlalchemy import select, update
+
+from corral.services.common import new_message_id
+from corral.services.sns.errors import InvalidParameter
+from corral.services.sns.outbox import OutboxMixin
+from corral.services.sns.rows import subscription_from_row
+from corral.store.schema import sns_subscriptions, sns_topics
+
+MAX_MESSAGE_BYTES = 262144
+
+
+class PublishMixin(OutboxMixin):
+    async def publish(
+        self,
+        topic_arn: str,
+        message: str,
+        subject: str | None = None,
+        message_structure: str | None = None,
+        message_attributes: Mapping[str, Mapping[str, Any]] | None = None,
+        *,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+    ) -> dict[str, str]:
+        """Publish to a topic, as Publish does; the interface the IoT rule action uses.
+
+        ``message_attributes`` in the API's form (``{"name": {"DataType": "String", "StringValue": "v"}}``).
+        Returns ``{"MessageId": ...}`` (and ``SequenceNumber`` for a FIFO topic). Raises the ``SnsError`` AWS
+        would answer with; deliveries happen afterwards, in the background.
+        """
+        name = self._topic_name(topic_arn)
+        per_protocol = self._check_message(message, subject, message_structure)
+        attributes = dict(message_attributes or {})
+        self._check_attributes(attributes)
+        result = {"MessageId": new_message_id()}
+        async with self.store.begin() as conn:
+            topic = await self._topic(conn, name)
+            if topic.get("FifoTopic") == "true":
+                if not group_id:
+                    raise InvalidParameter(
+                        "Invalid parameter: The MessageGroupId parameter is required for FIFO topics"
+                    )
+                if deduplication_id is None and topic.get("ContentBasedDeduplication") != "true":
+                    raise InvalidParameter(
+                        "Invalid parameter: The topic should either have ContentBasedDeduplication "
+                        "enabled or "
+                        "MessageDeduplicationId provided explicitly"
+                    )
+                sequence = (
+                    await conn.execute(
+                        update(sns_topics)
+                        .where(self._topic_key(name))
+                        .values(last_sequence=sns_topics.c.last_sequence + 1)
+                        .returning(sns_topics.c.last_sequence)
+                    )
+                ).scalar_one()
+                result["SequenceNumber"] = str(10**19 + int(sequence))
+            elif group_id is not None or deduplication_id is not None:
+                raise InvalidParameter(
+                    "Invalid parameter: The request includes MessageGroupId or MessageDeduplicationId "
+                    "parameter that is not valid for this topic type"
+                )
+            rows = (
+                (
+                    await conn.execute(
+                        select(sns_subscriptions).where(
+                            self._subscriptions_of(name), sns_subscriptions.c.confirmed
+                        )
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        now = self.clock()
+        deliveries = []
+        for row in rows:
+            subscription = subscription_from_row(row)
+            text = per_protocol.get(subscription.protocol, per_protocol["default"])
+            deliveries.append(
+                self._notification_delivery(
+                    subscription, result["MessageId"], text, subject, attributes, now, topic, group_id
+                )
+            )
+        self._start(deliveries)
+        return result
+
+    @staticmethod
+    def _check_message(message: str, subject: str | None, structure: str | None) -> dict[str, str]:
+        if message is None or message == "":
+            raise InvalidParameter("Invalid parameter: Empty message")
+        if len(message.encode()) > MAX_MESSAGE_BYTES:
+            raise InvalidParameter("Invalid parameter: Message too long")
+        if subject is not None and (
+            not subject or len(subject) > 100 or not subject.isprintable() or not subject.isascii()
+        ):
+            raise InvalidParameter("Invalid parameter: Subject")
+        if structure is None:
+            return {"default": message}
+        if structure != "json":
+            raise InvalidParameter("Invalid parameter: MessageStructure")
+        try:
+            document = orjson.loads(message)
+        except orjson.JSONDecodeError:
+            raise InvalidParameter(
+                "Invalid parameter: Message Structure - JSON message body failed to parse"
+            ) from None
+        if not isinstance(document, dict) or not isinstance(document.get("default"), str):
+            raise InvalidParameter(
+                "Invalid parameter: Message Structure - No default entry in JSON message body"
+            )
+        return {k: v for k, v in document.items() if isinstance(v, str)}
+
+    @staticmethod
+    def _check_attributes(attributes: Mapping[str, Mapping[str, Any]]) -> None:
+        if len(attributes) > 10:
+            raise InvalidParameter(
+                "Invalid parameter: Number of message attributes exceeds the allowed maximum 10"
+            )
+        for key, value in attributes.items():
+            data_type = value.get("DataType", "")
+            if data_type.split(".", 1)[0] not in ("String", "Number", "Binary"):
+                raise InvalidParameter(
+                    f"Invalid parameter: MessageAttributes Reason: The message attribute '{key}' "
+                    "has an invalid "
+                    "message attribute type, the set of supported type prefixes is Binary, Number, "
+                    "and String."
+                )
+            if value.get("StringValue") is None and value.get("BinaryValue") is None:
+                raise InvalidParameter(
+                    f"Invalid parameter: MessageAttributes Reason: The message attribute '{key}' "
+                    "must contain "
+                    "non-empty message attribute value"
+                )
