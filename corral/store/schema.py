@@ -501,6 +501,19 @@ sns_subscriptions = Table(
     Index(None, "account_id", "topic_name"),
 )
 
+# SNS deliveries not yet done (corral/services/sns/delivery.py): written with the Publish, Subscribe or
+# Unsubscribe that makes them, deleted when delivered or abandoned, resumed when the server starts.
+sns_deliveries = Table(
+    "sns_deliveries",
+    metadata,
+    _account(),
+    Column("delivery_id", String, primary_key=True),
+    Column("subscription_id", String, nullable=False),
+    # The Delivery as data (what to send, to whom, attempts made so far).
+    _json("delivery"),
+    _time("created_at"),
+)
+
 # -- AWS IoT 1-Click ----------------------------------------------------------------------------------------
 # A 1-Click device leaves the factory belonging to no account, so ``oneclick_devices`` is keyed by the device
 # id alone and ``account_id`` is its owner (or the account that initiated a claim), NULL while unclaimed: the

@@ -55,7 +55,7 @@ def test_one_linear_history_of_packaged_revisions() -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     script = ScriptDirectory.from_config(config)
-    assert script.get_heads() == ["0009"]
+    assert script.get_heads() == ["0010"]
     for revision in script.walk_revisions():
         assert revision.path is not None
         assert Path(revision.path).name.startswith(f"{revision.revision}_")
