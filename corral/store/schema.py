@@ -619,6 +619,7 @@ kinesis_streams = Table(
     Column("stream_id", String, nullable=False),
     Column("shard_count", Integer, nullable=False),
     Column("retention_hours", Integer, nullable=False),
+    Column("stream_mode", String, nullable=False),  # PROVISIONED | ON_DEMAND
     _time("created_at"),
 )
 

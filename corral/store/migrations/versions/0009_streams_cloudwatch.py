@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("stream_id", sa.String(), nullable=False),
         sa.Column("shard_count", sa.Integer(), nullable=False),
         sa.Column("retention_hours", sa.Integer(), nullable=False),
+        sa.Column("stream_mode", sa.String(), nullable=False),
         _time("created_at"),
         sa.PrimaryKeyConstraint("account_id", "stream_name", name="pk_kinesis_streams"),
     )
