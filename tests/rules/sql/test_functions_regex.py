@@ -114,6 +114,10 @@ def test_regexp_substr(args: Sequence[Value], expected: Value) -> None:
         ("a-b", "[a--]", True),  # Java reads "--" in a class as two literal characters
         ("aaa", "a++a", False),  # possessive quantifier
         ("aaa", "(?>a+)a", False),  # atomic group
+        ("é", "^\\p{L}$", True),  # Unicode general categories
+        ("é", "^\\p{Lu}$", False),
+        ("aÉ", "^\\pL\\p{IsLu}$", True),
+        ("a1", "^[\\P{L}a]+$", True),  # a negated class inside a class
     ],
 )
 def test_java_semantics(text: str, pattern: str, expected: bool) -> None:
@@ -125,7 +129,7 @@ def test_java_semantics(text: str, pattern: str, expected: bool) -> None:
     [
         "[a-z&&[^b]]",  # class intersection: Java only
         "[a[b]]",  # class union: Java only
-        "\\p{L}",  # Unicode categories are not translated
+        "\\p{IsLatin}",  # Unicode scripts are not translated
         "\\G",
         "(?U)\\w",
         "abc\\",
