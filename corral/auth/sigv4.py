@@ -840,9 +840,21 @@ def _check_scope(
     return access_key_id, date, region, service
 
 
-def _payload_candidates(parsed: _Parsed, body: bytes, style: ErrorStyle) -> tuple[list[str], str | None]:
-    """The payload hashes to try, and the body's own hash when it must match a declared one."""
+def _payload_candidates(
+    parsed: _Parsed, body: bytes, style: ErrorStyle, checked_by_caller: bool
+) -> tuple[list[str], str | None]:
+    """The payload hashes to try, and the body's own hash when it must match a declared one (never when the
+    caller checks the body itself: it then gets the declared value in ``SignedRequest.payload_hash``)."""
     declared = parsed.declared_payload
+    if declared is None and checked_by_caller:
+        if parsed.presigned:
+            return [UNSIGNED_PAYLOAD], None
+        # The payload hash is the body's, which this call is not given: the signer must declare it.
+        raise SigV4Error(
+            Failure.MISSING_CONTENT_SHA256,
+            "Missing required header for this request: x-amz-content-sha256",
+            style,
+        )
     if declared is None:
         if not parsed.presigned:
             return [hashlib.sha256(body).hexdigest()], None
@@ -855,7 +867,7 @@ def _payload_candidates(parsed: _Parsed, body: bytes, style: ErrorStyle) -> tupl
         raise SigV4Error(Failure.STREAMING_UNSUPPORTED, _STREAMING_MESSAGE, style)
     if not _HEX_SHA256.fullmatch(declared):
         raise SigV4Error(Failure.BAD_CONTENT_SHA256, _SIGNATURE_MISMATCH, style)
-    return [declared], hashlib.sha256(body).hexdigest()
+    return [declared], None if checked_by_caller else hashlib.sha256(body).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------- verify
@@ -875,6 +887,7 @@ def verify(
     double_encode_path: bool | None = None,
     expected_service: str | None = None,
     expected_region: str | None = None,
+    payload_hash_checked_by_caller: bool = False,
 ) -> SignedRequest:
     """Verifies a SigV4-signed request; raises :class:`SigV4Error` with AWS's code, message and status.
 
@@ -884,6 +897,12 @@ def verify(
     ``UNSIGNED-PAYLOAD``. ``secret_for`` returns the secret of an access key id, or None if the key is
     unknown. ``now`` is the server's clock (UTC; a naive value is taken as UTC). ``style`` defaults to
     :func:`error_style` of the scope's service; ``double_encode_path`` to "not S3".
+
+    ``payload_hash_checked_by_caller=True`` is for a body that has not arrived yet (S3 streams uploads to
+    disk after the signature is checked): ``body`` is ignored, the signature is verified over the declared
+    ``x-amz-content-sha256`` (a presigned request without one over ``UNSIGNED-PAYLOAD``; a header signature
+    without one is refused, since the body's hash cannot be computed), and the caller must compare the body,
+    once it has it, with ``SignedRequest.payload_hash`` when that is a hex digest.
     """
     header_map = _collect_headers(headers)
     query_bytes = _as_bytes(raw_query)
@@ -909,7 +928,7 @@ def verify(
             "Missing required header for this request: x-amz-content-sha256",
             style,
         )
-    payloads, body_hash = _payload_candidates(parsed, body, style)
+    payloads, body_hash = _payload_candidates(parsed, body, style, payload_hash_checked_by_caller)
 
     s3_path = service == "s3" if double_encode_path is None else not double_encode_path
     uris = [canonical_uri(raw_path, double_encode=not s3_path)]
