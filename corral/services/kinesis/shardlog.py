@@ -163,6 +163,14 @@ class ShardLog:
         """The ordinal of the first record that arrived at or after ``arrival_ms`` (len(self) if none)."""
         return bisect.bisect_left(self.arrivals, arrival_ms)
 
+    def reset(self) -> None:
+        """Empties the log durably (Firehose's spool, once its batch is delivered)."""
+        os.ftruncate(self._fd, 0)
+        os.fsync(self._fd)
+        del self.offsets[:]
+        del self.arrivals[:]
+        self.end = 0
+
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
