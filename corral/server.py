@@ -331,6 +331,8 @@ class CorralServer:
             sms_gateway_url=config.sms_gateway_url, functions=functions, https_verify=_https_verify(pki),
         )  # fmt: skip
         self.api.add_service("sns", "sns", SnsAPI(self.sns).handler)
+        if resumed := await self.sns.resume():
+            log.info("resumed %d SNS deliveries", resumed)
         # AWS IoT 1-Click. TODO(issue 7, callbacks): a dispatcher delivering to functions and SNS.
         devices = DeviceService(store, config.account_id, config.region, UndeliveredCallbacks())
         projects = ProjectService(store, config.account_id, config.region, config.oneclick)

@@ -47,6 +47,8 @@ class Delivery:
     """SQS with raw delivery: the message attributes, binary values in base64."""
     group_id: str | None = None
     deduplication_id: str | None = None
+    sequence_number: str | None = None
+    """A FIFO topic's SequenceNumber: the order in which a restart resumes a group's deliveries."""
     id: str = field(default_factory=new_message_id)
     attempts: int = 0
     """Attempts already made (and failed)."""
@@ -54,6 +56,12 @@ class Delivery:
     @property
     def what(self) -> str:
         return f"{self.kind} to {self.protocol}:{self.endpoint}"
+
+    @property
+    def lane(self) -> str | None:
+        """Deliveries with the same lane run one after the other, in the order submitted: a FIFO message
+        group's messages to one subscriber. None: no order to keep."""
+        return None if self.group_id is None else f"{self.subscription_id}\n{self.group_id}"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,13 +91,25 @@ class Deliveries:
         self.backoff = backoff
         self.stats = DeliveryStats()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._lanes: dict[str, asyncio.Task[None]] = {}
 
     def submit(self, delivery: Delivery) -> None:
-        task = asyncio.get_running_loop().create_task(self._run(delivery))
+        lane = delivery.lane
+        before = self._lanes.get(lane) if lane is not None else None
+        task = asyncio.get_running_loop().create_task(self._run(delivery, before))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if lane is not None:
+            self._lanes[lane] = task
+            task.add_done_callback(lambda done: self._forget_lane(lane, done))
 
-    async def _run(self, delivery: Delivery) -> None:
+    def _forget_lane(self, lane: str, task: asyncio.Task[None]) -> None:
+        if self._lanes.get(lane) is task:
+            del self._lanes[lane]
+
+    async def _run(self, delivery: Delivery, after: asyncio.Task[None] | None = None) -> None:
+        if after is not None:
+            await asyncio.wait([after])  # the group's previous message first (delivered or abandoned)
         delays = (0.0, *self.backoff)
         while delivery.attempts < len(delays):
             delay = delays[delivery.attempts]

@@ -63,6 +63,7 @@ class OutboxMixin(SnsBase):
         now: float,
         topic: Mapping[str, str],
         group_id: str | None,
+        sequence_number: str | None = None,
     ) -> Delivery:
         document = self._notification(
             subscription, message_id, text, subject, attributes, now, topic.get("SignatureVersion", "1")
@@ -94,6 +95,7 @@ class OutboxMixin(SnsBase):
                 delivery.message_attributes = to_store(attributes) if attributes else None
             if endpoint.endswith(".fifo"):
                 delivery.group_id, delivery.deduplication_id = group_id, message_id
+                delivery.sequence_number = sequence_number
         return delivery
 
     @staticmethod

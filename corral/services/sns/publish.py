@@ -3,16 +3,20 @@ topics' groups, deduplication and sequence numbers, then one delivery per confir
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from corral.services.common import new_message_id
+from corral.services.sns import filter_policy
 from corral.services.sns.errors import InvalidParameter
 from corral.services.sns.outbox import OutboxMixin
-from corral.services.sns.rows import subscription_from_row
+from corral.services.sns.rows import Subscription, subscription_from_row
+from corral.services.sqs import fifo
 from corral.store.schema import sns_subscriptions, sns_topics
 
 MAX_MESSAGE_BYTES = 262144
@@ -44,25 +48,11 @@ class PublishMixin(OutboxMixin):
         async with self.store.begin() as conn:
             topic = await self._topic(conn, name)
             if topic.get("FifoTopic") == "true":
-                if not group_id:
-                    raise InvalidParameter(
-                        "Invalid parameter: The MessageGroupId parameter is required for FIFO topics"
-                    )
-                if deduplication_id is None and topic.get("ContentBasedDeduplication") != "true":
-                    raise InvalidParameter(
-                        "Invalid parameter: The topic should either have ContentBasedDeduplication "
-                        "enabled or "
-                        "MessageDeduplicationId provided explicitly"
-                    )
-                sequence = (
-                    await conn.execute(
-                        update(sns_topics)
-                        .where(self._topic_key(name))
-                        .values(last_sequence=sns_topics.c.last_sequence + 1)
-                        .returning(sns_topics.c.last_sequence)
-                    )
-                ).scalar_one()
-                result["SequenceNumber"] = str(10**19 + int(sequence))
+                earlier = await self._fifo_order(
+                    conn, name, topic, message, group_id, deduplication_id, result
+                )
+                if earlier is not None:
+                    return earlier  # a duplicate within five minutes: accepted, not delivered again
             elif group_id is not None or deduplication_id is not None:
                 raise InvalidParameter(
                     "Invalid parameter: The request includes MessageGroupId or MessageDeduplicationId "
@@ -79,18 +69,71 @@ class PublishMixin(OutboxMixin):
                 .mappings()
                 .all()
             )
-        now = self.clock()
-        deliveries = []
-        for row in rows:
-            subscription = subscription_from_row(row)
-            text = per_protocol.get(subscription.protocol, per_protocol["default"])
-            deliveries.append(
-                self._notification_delivery(
-                    subscription, result["MessageId"], text, subject, attributes, now, topic, group_id
+            now = self.clock()
+            deliveries = []
+            for row in rows:
+                subscription = subscription_from_row(row)
+                text = per_protocol.get(subscription.protocol, per_protocol["default"])
+                if not _wanted(subscription, text, attributes):
+                    continue
+                sequence = result.get("SequenceNumber")
+                message_id = result["MessageId"]
+                deliveries.append(
+                    self._notification_delivery(
+                        subscription, message_id, text, subject, attributes, now, topic, group_id, sequence
+                    )
                 )
-            )
+            await self._enqueue(conn, deliveries)
         self._start(deliveries)
         return result
+
+    async def _fifo_order(
+        self,
+        conn: AsyncConnection,
+        name: str,
+        topic: Mapping[str, str],
+        message: str,
+        group_id: str | None,
+        deduplication_id: str | None,
+        result: dict[str, str],
+    ) -> dict[str, str] | None:
+        """Gives ``result`` its SequenceNumber; answers the first message's ids for a duplicate instead."""
+        if not group_id:
+            raise InvalidParameter(
+                "Invalid parameter: The MessageGroupId parameter is required for FIFO topics"
+            )
+        if deduplication_id is None:
+            if topic.get("ContentBasedDeduplication") != "true":
+                raise InvalidParameter(
+                    "Invalid parameter: The topic should either have ContentBasedDeduplication enabled or "
+                    "MessageDeduplicationId provided explicitly"
+                )
+            deduplication_id = hashlib.sha256(message.encode()).hexdigest()
+        now = self.clock()
+        target = f"sns:{name}"
+        earlier = await fifo.deduplicated(conn, self.account_id, target, deduplication_id, now)
+        if earlier is not None:
+            message_id, sequence = earlier
+            return {"MessageId": message_id, **({"SequenceNumber": sequence} if sequence else {})}
+        number = (
+            await conn.execute(
+                update(sns_topics)
+                .where(self._topic_key(name))
+                .values(last_sequence=sns_topics.c.last_sequence + 1)
+                .returning(sns_topics.c.last_sequence)
+            )
+        ).scalar_one()
+        result["SequenceNumber"] = fifo.sequence_number(int(number))
+        await fifo.remember(
+            conn,
+            self.account_id,
+            target,
+            deduplication_id,
+            result["MessageId"],
+            result["SequenceNumber"],
+            now,
+        )
+        return None
 
     @staticmethod
     def _check_message(message: str, subject: str | None, structure: str | None) -> dict[str, str]:
@@ -139,3 +182,15 @@ class PublishMixin(OutboxMixin):
                     "must contain "
                     "non-empty message attribute value"
                 )
+
+
+def _wanted(subscription: Subscription, text: str, attributes: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether the subscription's FilterPolicy (if any) lets this message through."""
+    document = subscription.attributes.get("FilterPolicy")
+    if not document:
+        return True
+    scope = subscription.attributes.get("FilterPolicyScope", "MessageAttributes")
+    policy = filter_policy.parse(document, scope)
+    if scope == "MessageBody":
+        return filter_policy.matches_body(policy, text)
+    return filter_policy.matches_attributes(policy, attributes)

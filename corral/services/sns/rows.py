@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from corral.services.common import Clock, arn, parse_arn, system_clock
@@ -24,7 +24,7 @@ from corral.services.sns.errors import InvalidParameter, NotFound
 from corral.services.sns.transports import FunctionInvoker, SmtpSettings, Transports
 from corral.services.sqs.service import SqsService
 from corral.store.engine import Store
-from corral.store.schema import sns_subscriptions, sns_topics
+from corral.store.schema import sns_deliveries, sns_subscriptions, sns_topics
 
 PAGE = 100
 
@@ -105,14 +105,53 @@ class SnsBase:
     def unsubscribe_url(self, subscription_arn: str) -> str:
         return f"{self.public_url}/_corral/sns/unsubscribe?SubscriptionArn={quote(subscription_arn)}"
 
-    # -- deliveries -----------------------------------------------------------------------------------
+    # -- deliveries: rows of sns_deliveries until delivered or abandoned --------------------------------
+
+    async def _enqueue(self, conn: AsyncConnection, deliveries: Sequence[Delivery]) -> None:
+        """Store deliveries in the transaction that decides them; :meth:`_start` them once it commits."""
+        if deliveries:
+            now = self.clock()
+            await conn.execute(
+                insert(sns_deliveries),
+                [
+                    {
+                        "account_id": self.account_id,
+                        "delivery_id": d.id,
+                        "subscription_id": d.subscription_id,
+                        "delivery": d.to_json(),
+                        "created_at": now,
+                    }
+                    for d in deliveries
+                ],
+            )
 
     def _start(self, deliveries: Sequence[Delivery]) -> None:
         for delivery in deliveries:
             self.deliveries.submit(delivery)
 
+    async def resume(self) -> int:
+        """Start the deliveries a previous run left undone (``corral serve`` calls it at start)."""
+        async with self.store.read() as conn:
+            rows = (
+                await conn.execute(
+                    select(sns_deliveries.c.delivery)
+                    .where(sns_deliveries.c.account_id == self.account_id)
+                    .order_by(sns_deliveries.c.created_at)
+                )
+            ).scalars()
+            deliveries = [Delivery.from_json(dict(row)) for row in rows]
+        # Stable: creation order, and a FIFO group's messages by their sequence numbers.
+        deliveries.sort(key=lambda d: d.sequence_number or "")
+        self._start(deliveries)
+        return len(deliveries)
+
     async def _record(self, delivery: Delivery, ok: bool, failure: str | None, finished: bool) -> None:
+        """One attempt's outcome on the subscription; the delivery's row forgotten once it is finished,
+        else its attempt count kept."""
         key = self._subscription_key(delivery.subscription_id)
+        row = and_(
+            sns_deliveries.c.account_id == self.account_id, sns_deliveries.c.delivery_id == delivery.id
+        )
         async with self.store.begin() as conn:
             if ok:
                 await conn.execute(
@@ -128,6 +167,10 @@ class SnsBase:
                         last_failure_at=self.clock(),
                     )
                 )
+            if finished:
+                await conn.execute(delete(sns_deliveries).where(row))
+            else:
+                await conn.execute(update(sns_deliveries).where(row).values(delivery=delivery.to_json()))
 
     # -- rows -----------------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from sqlalchemy import delete, insert, select, update
 
 from corral.services.common import iso_millis, new_message_id, parse_arn
+from corral.services.sns import filter_policy
 from corral.services.sns.errors import InvalidParameter, NotFound
 from corral.services.sns.outbox import OutboxMixin
 from corral.services.sns.rows import PAGE, Subscription, decode_token, encode_token, subscription_from_row
@@ -47,6 +48,7 @@ class SubscriptionsMixin(OutboxMixin):
         for key in attributes:
             if key not in SUBSCRIPTION_ATTRIBUTES:
                 raise InvalidParameter(f"Invalid parameter: Attributes Reason: Unknown attribute {key}")
+        _check_filter(attributes)
         async with self.store.begin() as conn:
             await self._topic(conn, name)
             existing = (
@@ -94,8 +96,10 @@ class SubscriptionsMixin(OutboxMixin):
                         last_failure_at=None,
                     )
                 )
+            outgoing = [] if subscription.confirmed else [self._confirmation_delivery(subscription)]
+            await self._enqueue(conn, outgoing)
+        self._start(outgoing)
         if not subscription.confirmed:
-            self._start([self._confirmation_delivery(subscription)])
             return subscription, "pending confirmation"
         return subscription, self.subscription_arn(subscription)
 
@@ -150,12 +154,13 @@ class SubscriptionsMixin(OutboxMixin):
             if row is None:
                 raise NotFound("Subscription does not exist")
             await conn.execute(delete(sns_subscriptions).where(self._subscription_key(subscription_id)))
-        subscription = subscription_from_row(row)
-        if subscription.protocol in ("http", "https") and subscription.confirmed:
-            goodbye = self._confirmation_delivery(
-                subscription, "UnsubscribeConfirmation", secrets.token_hex(64)
-            )
-            self._start([goodbye])
+            subscription = subscription_from_row(row)
+            outgoing = []
+            if subscription.protocol in ("http", "https") and subscription.confirmed:
+                token = secrets.token_hex(64)
+                outgoing.append(self._confirmation_delivery(subscription, "UnsubscribeConfirmation", token))
+            await self._enqueue(conn, outgoing)
+        self._start(outgoing)
 
     async def get_subscription_attributes(self, subscription_arn: str) -> dict[str, str]:
         subscription_id = self._subscription_id(subscription_arn)
@@ -207,6 +212,7 @@ class SubscriptionsMixin(OutboxMixin):
                 attributes[name] = value.lower() if name == "RawMessageDelivery" else value
             else:
                 attributes.pop(name, None)
+            _check_filter(attributes)
             await conn.execute(
                 update(sns_subscriptions)
                 .where(self._subscription_key(subscription_id))
@@ -247,3 +253,12 @@ class SubscriptionsMixin(OutboxMixin):
             )
         token = encode_token(rows[PAGE - 1]["subscription_id"]) if len(rows) > PAGE else None
         return entries, token
+
+
+def _check_filter(attributes: Mapping[str, str]) -> None:
+    """A FilterPolicy must be valid in its FilterPolicyScope (MessageAttributes unless said otherwise)."""
+    scope = attributes.get("FilterPolicyScope", "MessageAttributes")
+    if scope not in filter_policy.SCOPES:
+        raise InvalidParameter("Invalid parameter: Attributes Reason: FilterPolicyScope: Invalid value")
+    if attributes.get("FilterPolicy"):
+        filter_policy.parse(attributes["FilterPolicy"], scope)
