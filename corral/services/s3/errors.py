@@ -114,3 +114,33 @@ class MalformedXML(S3Error):
     default_message: ClassVar[str] = (
         "The XML you provided was not well-formed or did not validate against our published schema"
     )
+
+
+class NoSuchUpload(S3Error):
+    code: ClassVar[str] = "NoSuchUpload"
+    status: ClassVar[int] = 404
+    default_message: ClassVar[str] = (
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been "
+        "aborted or completed."
+    )
+
+
+class InvalidPart(S3Error):
+    code: ClassVar[str] = "InvalidPart"
+    default_message: ClassVar[str] = (
+        "One or more of the specified parts could not be found. The part may not have been uploaded, or "
+        "the specified entity tag may not match the part's entity tag."
+    )
+
+
+class InvalidPartOrder(S3Error):
+    code: ClassVar[str] = "InvalidPartOrder"
+    default_message: ClassVar[str] = (
+        "The list of parts was not in ascending order. The parts list must be specified in order by part "
+        "number."
+    )
+
+
+class EntityTooSmall(S3Error):
+    code: ClassVar[str] = "EntityTooSmall"
+    default_message: ClassVar[str] = "Your proposed upload is smaller than the minimum allowed object size."

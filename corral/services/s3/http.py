@@ -5,20 +5,28 @@ of any size, hashed as they arrive), bodies streamed back (ranges), virtual-host
 in the ``Host`` header: ``bucket.localhost:PORT``) and HEAD answers without bodies. The operations are still
 the botocore model's: routing, parameter parsing, response headers and XML come from ``corral.api.protocol``.
 
-Signatures: a request is verified before its body is read. ``x-amz-content-sha256`` is a hex digest (botocore
-over HTTP), ``UNSIGNED-PAYLOAD``, or ``STREAMING-UNSIGNED-PAYLOAD-TRAILER`` with an ``aws-chunked`` body
-(botocore over HTTPS); the hex digest is compared with the body once it has arrived (``sigv4.verify``
-checks the signature over the declared digest first and only then reports a body that does not match it,
-which is how a body it was not given is recognised). Signed streaming (``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``)
-is refused with S3's 501 NotImplemented.
+Signatures: a request is verified before its body is read (``sigv4.verify(...,
+payload_hash_checked_by_caller=True)``), with S3's error codes whatever the scope says.
+``x-amz-content-sha256`` is a hex digest (botocore over HTTP), ``UNSIGNED-PAYLOAD`` (presigned URLs), or
+``STREAMING-UNSIGNED-PAYLOAD-TRAILER`` with an ``aws-chunked`` body (botocore over HTTPS); a hex digest is
+compared here with the body once it has arrived (XAmzContentSHA256Mismatch). Signed streaming
+(``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``, per-chunk signatures) is refused with S3's 501 NotImplemented:
+neither botocore (boto3, the aws CLI) nor awscrt's Python binding can send it, so no client we test with does.
+
+Which requests are S3's (:meth:`S3API.claims`): those signed for ``s3``, and unsigned ones addressed to a
+bucket (virtual-host style, or path style naming an existing bucket) or carrying S3's old SigV2
+``Authorization: AWS ...``: they answer S3's AccessDenied (InvalidRequest for SigV2) as XML.
+
+Multipart uploads (``multipart.py``): parts are streamed to disk like PutObject bodies; completion makes the
+object visible atomically.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import logging
+import re
 import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -37,14 +45,17 @@ from corral.api.protocol import (
     serialize_error,
     serialize_response,
 )
-from corral.auth.sigv4 import STREAMING_UNSIGNED_PAYLOAD_TRAILER, Failure, SigV4Error, verify
+from corral.auth.sigv4 import (
+    STREAMING_UNSIGNED_PAYLOAD_TRAILER,
+    SigV4Error,
+    credential_scope_service,
+    error_style,
+    verify,
+)
 from corral.errors import AWSServiceError
-from corral.services.s3.chunked import AwsChunkedDecoder, AwsChunkedError
+from corral.services.s3.bodies import Receive, body_chunks, read_body, receive_body
 from corral.services.s3.errors import (
-    BadDigest,
-    IncompleteBody,
     InvalidArgument,
-    InvalidDigest,
     InvalidRange,
     InvalidRequest,
     MalformedXML,
@@ -52,18 +63,16 @@ from corral.services.s3.errors import (
     PreconditionFailed,
     XAmzContentSHA256Mismatch,
 )
+from corral.services.s3.multipart_api import OWNER, MultipartOperations, copy_source, stored_headers
 from corral.services.s3.service import S3Service, StoredObject
 
 log = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
-MAX_REQUEST_BODY: Final = 16 * 1024 * 1024
-"""For requests other than PutObject (XML documents)."""
-STORED_HEADERS: Final = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage")
-OWNER: Final = {"ID": "corral", "DisplayName": "corral"}
+S3_ERRORS: Final = error_style("s3")
+_HEX_SHA256: Final = re.compile(r"[0-9a-f]{64}")
 
 
 class _TrackedBody:
@@ -88,7 +97,7 @@ class Reply:
     length: int = 0
 
 
-class S3API:
+class S3API(MultipartOperations):
     def __init__(
         self,
         service: S3Service,
@@ -101,6 +110,31 @@ class S3API:
         self.model = load_service_model("s3")
         self.base_hosts = tuple(dict.fromkeys(["localhost", *hostnames]))
         self.clock = clock or (lambda: datetime.now(UTC))
+
+    # -- which requests are S3's ---------------------------------------------------------------------
+
+    async def claims(self, scope: Scope) -> bool:
+        """Signed for ``s3``; or unsigned (no client certificate either) and addressed to S3: a SigV2
+        ``Authorization: AWS ...`` header, a virtual-host bucket, or a path naming an existing bucket."""
+        if scope.get("type") != "http":
+            return False
+        raw_query: bytes = scope.get("query_string", b"")
+        service = credential_scope_service(scope["headers"], raw_query)
+        if service is not None:
+            return service == "s3"
+        if scope.get("extensions", {}).get("tls", {}).get("client_cert_chain"):
+            return False  # the IoT data plane's certificate-authenticated requests
+        headers: dict[str, str] = {
+            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        authorization = headers.get("authorization")
+        if authorization is not None:
+            return authorization.startswith("AWS ")
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        if self._route_path(raw_path, headers) != (raw_path or b"/"):
+            return True
+        bucket = urllib.parse.unquote(raw_path.decode("latin-1")).lstrip("/").split("/", 1)[0]
+        return bool(bucket) and bool(await self.service.bucket_exists(bucket))
 
     # -- ASGI ----------------------------------------------------------------------------------------
 
@@ -198,24 +232,25 @@ class S3API:
             key = name.decode("latin-1").lower()
             text = value.decode("latin-1")
             headers[key] = f"{headers[key]},{text}" if key in headers else text
-        declared: str | None = None
-        try:
-            verify(method, raw_path, raw_query, header_list, b"", self.secret_for, self.clock())
-        except SigV4Error as exc:
-            if exc.failure is not Failure.CONTENT_SHA256_MISMATCH:
-                raise
-            declared = headers["x-amz-content-sha256"].lower()  # signed; the body must hash to it
+        signed = verify(
+            method, raw_path, raw_query, header_list, b"", self.secret_for, self.clock(), style=S3_ERRORS,
+            payload_hash_checked_by_caller=True,
+        )  # fmt: skip
+        payload = signed.payload_hash.lower()
+        declared = payload if _HEX_SHA256.fullmatch(payload) else None  # the body must hash to it
+        chunked = signed.payload_hash == STREAMING_UNSIGNED_PAYLOAD_TRAILER
+        headers[":scheme"] = scope.get("scheme", "http")
         path = self._route_path(raw_path, headers)
         match = route(self.model, method, path, raw_query, header_list, b"")
         operation = match.operation
-        chunked = headers.get("x-amz-content-sha256") == STREAMING_UNSIGNED_PAYLOAD_TRAILER
-        if operation.name == "PutObject":
+        if operation.name in ("PutObject", "UploadPart"):
             params = parse_request(
                 operation, method, path, raw_query, header_list, b"", path_params=match.path_params
             )
-            output = await self._put_object(params, headers, _body_chunks(receive, chunked), declared)
+            streamed = self._put_object if operation.name == "PutObject" else self._upload_part
+            output = await streamed(params, headers, body_chunks(receive, chunked), declared)
             return Reply(serialize_response(operation, output, request_id=request_id))
-        body = await _read_body(receive, chunked)
+        body = await read_body(receive, chunked)
         if declared is not None and hashlib.sha256(body).hexdigest() != declared:
             raise XAmzContentSHA256Mismatch()
         params = parse_request(
@@ -272,47 +307,19 @@ class S3API:
         declared: str | None,
     ) -> dict[str, Any]:
         bucket, key = params["Bucket"], params["Key"]
-        md5 = params.get("ContentMD5")
-        expected_md5: bytes | None = None
-        if md5 is not None:
-            try:
-                expected_md5 = base64.b64decode(md5, validate=True)
-            except (binascii.Error, ValueError):
-                expected_md5 = b""
-            if len(expected_md5) != 16:
-                raise InvalidDigest(**{"Content-MD5": md5})
         await self.service.require_bucket(bucket)
-        trailers: dict[str, str] = {}
-        staged = await self.service.stage(_collect_trailers(chunks, trailers))
+        staged, crc32 = await receive_body(self.service, params, headers, chunks, declared)
         try:
-            length = headers.get("x-amz-decoded-content-length") or (
-                None
-                if "aws-chunked" in headers.get("content-encoding", "")
-                else headers.get("content-length")
-            )
-            if length is not None and length.isdigit() and int(length) != staged.size:
-                raise IncompleteBody()
-            if declared is not None and staged.sha256.hexdigest() != declared:
-                raise XAmzContentSHA256Mismatch()
-            if expected_md5 is not None and staged.md5.digest() != expected_md5:
-                raise BadDigest(
-                    CalculatedDigest=base64.b64encode(staged.md5.digest()).decode(), ExpectedDigest=str(md5)
-                )
-            crc32 = trailers.get("x-amz-checksum-crc32") or params.get("ChecksumCRC32")
-            if crc32 is not None and crc32 != staged.crc32_base64:
-                raise BadDigest("The CRC32 you specified did not match the calculated checksum.")
-            stored_headers = {name: params[name] for name in STORED_HEADERS if params.get(name) is not None}
-            if stored_headers.get("ContentEncoding") == "aws-chunked":
-                del stored_headers["ContentEncoding"]
             stored = await self.service.commit(
-                bucket, key, staged, params.get("ContentType"), params.get("Metadata") or {}, stored_headers
-            )
+                bucket, key, staged, params.get("ContentType"), params.get("Metadata") or {},
+                stored_headers(params),
+            )  # fmt: skip
         except BaseException:
             self.service.discard(staged)
             raise
         result: dict[str, Any] = {"ETag": stored.etag}
         if crc32 is not None:
-            result["ChecksumCRC32"] = staged.crc32_base64
+            result["ChecksumCRC32"] = crc32
         return result
 
     def _object_headers(self, stored: StoredObject) -> dict[str, Any]:
@@ -393,12 +400,7 @@ class S3API:
         return {} if request.get("Quiet") else {"Deleted": deleted}
 
     async def _copy_object(self, params: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
-        source_text = urllib.parse.unquote(params["CopySource"].split("?", 1)[0]).lstrip("/")
-        source_bucket, _, source_key = source_text.partition("/")
-        if not source_bucket or not source_key:
-            raise InvalidArgument(
-                "Copy Source must mention the source bucket and key: sourcebucket/sourcekey"
-            )
+        source_bucket, source_key = copy_source(params["CopySource"])
         source = await self.service.head_object(source_bucket, source_key)
         replace = params.get("MetadataDirective") == "REPLACE"
         if (source_bucket, source_key) == (params["Bucket"], params["Key"]) and not replace:
@@ -410,11 +412,11 @@ class S3API:
         if replace:
             content_type = params.get("ContentType")
             metadata = params.get("Metadata") or {}
-            stored_headers = {name: params[name] for name in STORED_HEADERS if params.get(name) is not None}
+            kept_headers = stored_headers(params)
         else:
-            content_type, metadata, stored_headers = source.content_type, source.metadata, source.headers
+            content_type, metadata, kept_headers = source.content_type, source.metadata, source.headers
         copied = await self.service.copy_object(
-            source, params["Bucket"], params["Key"], content_type, metadata, stored_headers
+            source, params["Bucket"], params["Key"], content_type, metadata, kept_headers
         )
         return {"CopyObjectResult": {"ETag": copied.etag, "LastModified": copied.last_modified}}
 
@@ -502,58 +504,6 @@ def _parse_range(text: str, size: int) -> tuple[int, int] | None:
     if last < first:
         return None
     return first, min(last, size - 1)
-
-
-async def _body_chunks(receive: Receive, chunked: bool) -> AsyncIterator[bytes]:
-    decoder = AwsChunkedDecoder() if chunked else None
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise IncompleteBody()
-        data: bytes = message.get("body", b"")
-        if decoder is not None:
-            try:
-                data = decoder.feed(data)
-            except AwsChunkedError as exc:
-                raise IncompleteBody(f"The aws-chunked body is malformed: {exc}") from exc
-        if data:
-            yield data
-        if not message.get("more_body", False):
-            break
-    if decoder is not None:
-        if not decoder.done:
-            raise IncompleteBody()
-        yield _Trailers(decoder.trailers)
-
-
-class _Trailers(bytes):
-    """An empty chunk carrying an aws-chunked body's trailer headers to the stager's caller."""
-
-    trailers: dict[str, str]
-
-    def __new__(cls, trailers: dict[str, str]) -> _Trailers:
-        self = super().__new__(cls, b"")
-        self.trailers = trailers
-        return self
-
-
-async def _collect_trailers(chunks: AsyncIterator[bytes], into: dict[str, str]) -> AsyncIterator[bytes]:
-    async for chunk in chunks:
-        if isinstance(chunk, _Trailers):
-            into.update(chunk.trailers)
-        elif chunk:
-            yield chunk
-
-
-async def _read_body(receive: Receive, chunked: bool) -> bytes:
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in _collect_trailers(_body_chunks(receive, chunked), {}):
-        size += len(chunk)
-        if size > MAX_REQUEST_BODY:
-            raise InvalidRequest("The request body is too large")
-        parts.append(chunk)
-    return b"".join(parts)
 
 
 def _snake(name: str) -> str:

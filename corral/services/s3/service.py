@@ -14,15 +14,12 @@ The plain interface for the rules engine and other domains::
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
 import os
 import time
 import uuid
-import zlib
 from collections.abc import AsyncIterable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,7 +33,9 @@ from corral.services.s3.errors import (
     NoSuchBucket,
     NoSuchKey,
 )
+from corral.services.s3.multipart import MultipartUploads
 from corral.services.s3.names import valid_bucket_name
+from corral.services.s3.staging import StagedBody, fsync_dir
 from corral.store.engine import Store
 from corral.store.errors import ConstraintViolation
 from corral.store.schema import s3_buckets, s3_objects
@@ -45,31 +44,6 @@ DEFAULT_CONTENT_TYPE: Final = "binary/octet-stream"
 MAX_OBJECT_BYTES: Final = 5 * 1024**3
 _MAX_CHAR: Final = "\U0010ffff"
 """Sorts after every other character: ``p + _MAX_CHAR`` bounds the keys that start with ``p``."""
-
-
-@dataclass(slots=True)
-class StagedBody:
-    """A body written to a temp file, with its digests."""
-
-    path: Path
-    size: int = 0
-    md5: Any = field(default_factory=hashlib.md5)
-    sha256: Any = field(default_factory=hashlib.sha256)
-    crc32: int = 0
-
-    def update(self, chunk: bytes) -> None:
-        self.size += len(chunk)
-        self.md5.update(chunk)
-        self.sha256.update(chunk)
-        self.crc32 = zlib.crc32(chunk, self.crc32)
-
-    @property
-    def etag(self) -> str:
-        return f'"{self.md5.hexdigest()}"'
-
-    @property
-    def crc32_base64(self) -> str:
-        return base64.b64encode(self.crc32.to_bytes(4, "big")).decode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,18 +75,27 @@ class S3Service:
         self.root = data_dir / "s3"
         self.tmp_dir = self.root / "tmp"
         self.objects_dir = self.root / "objects"
+        self.uploads = MultipartUploads(self, self.root / "uploads")
 
     async def start(self) -> None:
-        """Creates the folders and sweeps what an interrupted write left: temp files, unreferenced bodies."""
+        """Creates the folders and sweeps what an interrupted write left: temp files, unreferenced bodies,
+        and the multipart uploads' leftovers (see ``MultipartUploads.sweep``)."""
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self.objects_dir.mkdir(parents=True, exist_ok=True)
         for leftover in self.tmp_dir.iterdir():
             leftover.unlink(missing_ok=True)
         async with self.store.read() as conn:
             referenced = {row.body_file for row in await conn.execute(select(s3_objects.c.body_file))}
+            buckets = {
+                row.bucket_name
+                for row in await conn.execute(
+                    select(s3_buckets.c.bucket_name).where(s3_buckets.c.account_id == self.account_id)
+                )
+            }
         for body in self.objects_dir.iterdir():
             if body.name not in referenced:
                 body.unlink(missing_ok=True)
+        await asyncio.to_thread(self.uploads.sweep, referenced, buckets)
 
     # -- the plain interface -------------------------------------------------------------------------
 
@@ -134,6 +117,8 @@ class S3Service:
         return [s3_buckets.c.account_id == self.account_id, s3_buckets.c.bucket_name == name]
 
     async def create_bucket(self, name: str) -> None:
+        """Creates a bucket. Re-creating one's own bucket succeeds in us-east-1 (AWS's legacy behaviour there)
+        and is BucketAlreadyOwnedByYou in every other region."""
         if not valid_bucket_name(name):
             raise InvalidBucketName(BucketName=name)
         try:
@@ -142,6 +127,8 @@ class S3Service:
                     await conn.execute(select(s3_buckets.c.bucket_name).where(*self._bucket_where(name)))
                 ).first()
                 if found is not None:
+                    if self.region == "us-east-1":
+                        return
                     raise BucketAlreadyOwnedByYou(BucketName=name)
                 await conn.execute(
                     insert(s3_buckets).values(
@@ -151,7 +138,9 @@ class S3Service:
                         created_at=self.clock(),
                     )
                 )
-        except ConstraintViolation as exc:
+        except ConstraintViolation as exc:  # created meanwhile by a concurrent request
+            if self.region == "us-east-1":
+                return
             raise BucketAlreadyOwnedByYou(BucketName=name) from exc
 
     async def list_buckets(self) -> list[tuple[str, float]]:
@@ -167,6 +156,10 @@ class S3Service:
         found = await conn.execute(select(s3_buckets.c.bucket_name).where(*self._bucket_where(name)))
         return found.first() is not None
 
+    async def bucket_exists(self, name: str) -> bool:
+        async with self.store.read() as conn:
+            return await self._bucket_exists(conn, name)
+
     async def require_bucket(self, name: str) -> None:
         async with self.store.read() as conn:
             if not await self._bucket_exists(conn, name):
@@ -180,6 +173,7 @@ class S3Service:
             if one.first() is not None:
                 raise BucketNotEmpty(BucketName=name)
             await conn.execute(delete(s3_buckets).where(*self._bucket_where(name)))
+        await self.uploads.drop_bucket(name)  # its multipart uploads in progress go with it
 
     # -- writing bodies ------------------------------------------------------------------------------
 
@@ -215,7 +209,7 @@ class S3Service:
         self.objects_dir.mkdir(parents=True, exist_ok=True)
         final = self.objects_dir / staged.path.name
         os.replace(staged.path, final)
-        await asyncio.to_thread(_fsync_dir, self.objects_dir)
+        await asyncio.to_thread(fsync_dir, self.objects_dir)
         now = self.clock()
         values = {
             "body_file": final.name,
@@ -351,11 +345,3 @@ class S3Service:
 
         staged = await self.stage(chunks())
         return await self.commit(bucket, key, staged, content_type, metadata, headers)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
