@@ -4,7 +4,9 @@ placed in them (one per device template; a device in one placement at most).
 Invariants: a project's ``device_templates`` maps template name -> ``{"deviceType", "callbackOverrides"}``
 (both always present), at most ``max_device_templates`` of them; a project is deleted only without
 placements, a placement only without devices; a device is placed only when the account has claimed it and
-its type is the template's. Dates are epoch seconds; ``updatedDate`` moves on every change.
+its type is the template's. Dates are epoch seconds; ``updatedDate`` moves when the project's or the
+placement's own fields change (placing a device leaves the placement's alone, as the walkthrough's
+describe-placement shows).
 """
 
 from __future__ import annotations
@@ -391,11 +393,6 @@ class ProjectService:
                         device_id=device_id,
                     )
                 )
-                await conn.execute(
-                    update(PL)
-                    .where(self._placement_where(project, placement))
-                    .values(updated_at=self.clock())
-                )
         except ConstraintViolation:
             raise ResourceConflict(f"Device {device_id} is already associated with a placement") from None
         return {}
@@ -422,9 +419,6 @@ class ProjectService:
                 raise ResourceNotFound(
                     f"No device is associated with template {template} of placement {placement}"
                 )
-            await conn.execute(
-                update(PL).where(self._placement_where(project, placement)).values(updated_at=self.clock())
-            )
         return {}
 
     async def get_devices_in_placement(self, params: Params) -> Params:
