@@ -28,6 +28,47 @@ class ConfigError(Exception):
     """The configuration cannot be used as given."""
 
 
+# The services rule actions write to, as ``[services.<name>]`` names them (external mode).
+EXTERNAL_SERVICES = ("sqs", "sns", "dynamodb", "s3", "kinesis", "firehose", "cloudwatch", "logs", "lambda")
+# The action types ``[actions.<action>]`` may point elsewhere (corral/rules/actions/external.py).
+EXTERNAL_ACTIONS = (
+    "sqs", "sns", "dynamoDB", "dynamoDBv2", "s3", "kinesis", "firehose", "cloudwatchMetric",
+    "cloudwatchAlarm", "cloudwatchLogs",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalEndpoint:
+    """An AWS-compatible endpoint that rule actions reach through boto3 instead of the embedded service:
+    ``[services.<service>]`` (every action writing to that service) or ``[actions.<action>]`` (one action
+    type). Credentials default to boto3's own chain (environment, shared files) when not given."""
+
+    endpoint_url: str
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    # TLS verification: true, false, or the path of a CA bundle.
+    verify: bool | str = True
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], where: str) -> ExternalEndpoint:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"{where}: unknown setting(s): {', '.join(unknown)}")
+        url = values.get("endpoint_url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}: endpoint_url must be an http:// or https:// URL, got {url!r}")
+        for name in ("region", "access_key_id", "secret_access_key", "session_token"):
+            if values.get(name) is not None and not isinstance(values[name], str):
+                raise ConfigError(f"{where}: {name} must be a string")
+        verify = values.get("verify", True)
+        if not isinstance(verify, bool | str):
+            raise ConfigError(f"{where}: verify must be true, false or a CA bundle path")
+        return cls(**values)
+
+
 @dataclass(slots=True)
 class Config:
     data_dir: Path = Path("./corral-data")
@@ -53,6 +94,9 @@ class Config:
     rules: RulesSettings = field(default_factory=RulesSettings)
     # AWS IoT 1-Click's limits ([oneclick] in corral.toml): device templates per placement template, projects.
     oneclick: OneClickSettings = field(default_factory=OneClickSettings)
+    # External mode: [services.<service>] and [actions.<action>] tables of ExternalEndpoint settings.
+    external_services: dict[str, ExternalEndpoint] = field(default_factory=dict)
+    external_actions: dict[str, ExternalEndpoint] = field(default_factory=dict)
 
 
 _PORT_KEYS = {"mqtts_port", "https_port", "http_port", "insecure_mqtt_port"}
@@ -111,6 +155,8 @@ def _apply(config: Config, values: Mapping[str, Any], source: str) -> None:
                 config.oneclick = OneClickSettings.from_mapping(value, config.oneclick)
             except ValueError as exc:
                 raise ConfigError(f"{source}: {exc}") from None
+        elif key in ("services", "actions"):
+            _external(config, key, value, source)
         else:
             raise ConfigError(f"{source}: unknown setting {key!r}")
     if config.log_level.lower() not in LOG_LEVELS:
@@ -118,6 +164,17 @@ def _apply(config: Config, values: Mapping[str, Any], source: str) -> None:
         raise ConfigError(f"{source}: log_level must be one of {levels}, got {config.log_level!r}")
     if not (config.account_id.isascii() and config.account_id.isdigit() and len(config.account_id) == 12):
         raise ConfigError(f"{source}: account_id must be 12 digits, got {config.account_id!r}")
+
+
+def _external(config: Config, key: str, value: Any, source: str) -> None:
+    if not isinstance(value, Mapping) or not all(isinstance(v, Mapping) for v in value.values()):
+        raise ConfigError(f"{source}: [{key}] must hold one table per {key[:-1]}")
+    target = config.external_services if key == "services" else config.external_actions
+    for name, settings in value.items():
+        allowed = EXTERNAL_SERVICES if key == "services" else EXTERNAL_ACTIONS
+        if name not in allowed:
+            raise ConfigError(f"{source}: [{key}.{name}]: external mode is for {', '.join(allowed)}")
+        target[name] = ExternalEndpoint.from_mapping(settings, f"{source}: [{key}.{name}]")
 
 
 def _shadow_limits(current: ShadowLimits, values: Mapping[str, Any], source: str) -> ShadowLimits:
@@ -133,7 +190,8 @@ def _shadow_limits(current: ShadowLimits, values: Mapping[str, Any], source: str
 
 def _env_values(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    known = {f for f in Config.__slots__ if f not in ("limits", "shadow_limits", "rules", "oneclick")}
+    tables = ("limits", "shadow_limits", "rules", "oneclick", "external_services", "external_actions")
+    known = {f for f in Config.__slots__ if f not in tables}
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX):
             continue

@@ -64,7 +64,7 @@ from corral.registry.thing_groups import ThingGroups
 from corral.registry.thing_types import ThingTypes
 from corral.registry.things import Things
 from corral.registry.trust import TrustAnchors
-from corral.rules.actions import ActionServices
+from corral.rules.actions import ActionServices, external
 from corral.rules.api import TopicRules
 from corral.rules.engine import iot_sql
 from corral.rules.runner import RulesRunner, loop_counter
@@ -291,6 +291,7 @@ class CorralServer:
             loops_cut=loop_counter(broker.stats),
             functions=functions,
         )
+        external.connect(rule_services, config.external_services, config.external_actions)
         engine = iot_sql()
         self.rules = rules = RulesRunner(
             engine, rule_services, config.rules, config.account_id, config.region
@@ -331,6 +332,7 @@ class CorralServer:
             sms_gateway_url=config.sms_gateway_url, functions=functions, https_verify=_https_verify(pki),
         )  # fmt: skip
         self.api.add_service("sns", "sns", SnsAPI(self.sns).handler)
+        external.embed(rule_services, sqs=self.sqs, sns=self.sns, dynamodb=self.dynamodb, s3=self.s3)
         if resumed := await self.sns.resume():
             log.info("resumed %d SNS deliveries", resumed)
         # AWS IoT 1-Click. TODO(issue 7, callbacks): a dispatcher delivering to functions and SNS.

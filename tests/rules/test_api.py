@@ -74,9 +74,9 @@ async def test_errors(api: TopicRules) -> None:
             {"ruleName": "r2", "topicRulePayload": payload("SELECT unsupported() FROM 'a'")}
         ),
     )
-    sns = {"sql": "SELECT * FROM 'a'", "actions": [{"sns": {"targetArn": "t", "roleArn": "r"}}]}
-    with pytest.raises(InvalidRequest, match="Corral does not offer the sns rule action yet"):
-        await api.create_topic_rule({"ruleName": "r2", "topicRulePayload": sns})
+    refused = {"sql": "SELECT * FROM 'a'", "actions": [{"timestream": {"roleArn": "r"}}]}
+    with pytest.raises(InvalidRequest, match="Corral does not offer the timestream rule action yet"):
+        await api.create_topic_rule({"ruleName": "r2", "topicRulePayload": refused})
     with pytest.raises(InvalidRequest, match="at most 10 actions"):
         await api.create_topic_rule(
             {

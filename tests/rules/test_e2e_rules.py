@@ -254,12 +254,21 @@ def test_api_errors_with_boto3(server: RunningServer) -> None:
         iot.create_topic_rule(
             ruleName="bad_sql", topicRulePayload={"sql": "SELECT FROM WHERE", "actions": []}
         )
-    with pytest.raises(iot.exceptions.InvalidRequestException, match="sqs"):
+    with pytest.raises(iot.exceptions.InvalidRequestException, match="timestream"):
         iot.create_topic_rule(
             ruleName="later",
             topicRulePayload={
                 "sql": "SELECT * FROM 'a'",
-                "actions": [{"sqs": {"roleArn": ROLE, "queueUrl": "q"}}],
+                "actions": [
+                    {
+                        "timestream": {
+                            "roleArn": ROLE,
+                            "databaseName": "d",
+                            "tableName": "t",
+                            "dimensions": [{"name": "n", "value": "v"}],
+                        }
+                    }
+                ],
             },
         )
     with pytest.raises(botocore.exceptions.ClientError) as bad_name:

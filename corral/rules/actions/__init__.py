@@ -9,7 +9,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from corral.rules.actions import http, lambda_, republish
+from corral.rules.actions import (
+    cloudwatch_alarm,
+    cloudwatch_logs,
+    cloudwatch_metric,
+    dynamodb,
+    dynamodbv2,
+    firehose,
+    http,
+    kinesis,
+    lambda_,
+    opensearch,
+    republish,
+    s3,
+    sns,
+    sqs,
+)
 from corral.rules.actions.base import (
     Action,
     ActionContext,
@@ -24,6 +39,18 @@ ACTIONS: Final[dict[str, ActionFactory]] = {
     "republish": republish.build,
     "lambda": lambda_.build,
     "http": http.build,
+    "sns": sns.build,
+    "sqs": sqs.build,
+    "dynamoDB": dynamodb.build,
+    "dynamoDBv2": dynamodbv2.build,
+    "s3": s3.build,
+    "kinesis": kinesis.build,
+    "firehose": firehose.build,
+    "cloudwatchMetric": cloudwatch_metric.build,
+    "cloudwatchAlarm": cloudwatch_alarm.build,
+    "cloudwatchLogs": cloudwatch_logs.build,
+    "elasticsearch": opensearch.build_elasticsearch,
+    "openSearch": opensearch.build_opensearch,
 }
 
 # The members of botocore's iot ``Action`` structure (the actions AWS IoT has).

@@ -16,6 +16,16 @@ from typing import Any, Protocol
 
 from corral.broker.limits import Limits
 from corral.broker.message import Message
+from corral.rules.actions.ports import (
+    CloudWatchPort,
+    DynamoDbPort,
+    FirehosePort,
+    KinesisPort,
+    LogsPort,
+    S3Port,
+    SnsPort,
+    SqsPort,
+)
 from corral.rules.sql.context import EvalContext
 from corral.rules.templates import Template, TemplateCompiler
 
@@ -51,6 +61,17 @@ class ActionServices:
     http_timeout: float = 3.0
     loops_cut: Callable[[Message, str], None] = lambda message, topic: None
     """Called when a republish is dropped because its message has been republished too often."""
+    # The services the service actions write to: the embedded ones, or boto3 adapters (external mode).
+    sqs: SqsPort | None = None
+    sns: SnsPort | None = None
+    dynamodb: DynamoDbPort | None = None
+    s3: S3Port | None = None
+    kinesis: KinesisPort | None = None
+    firehose: FirehosePort | None = None
+    cloudwatch: CloudWatchPort | None = None
+    logs: LogsPort | None = None
+    # [actions.<action>] in corral.toml: an action type's own services (external mode); see external.py.
+    per_action: dict[str, ActionServices] = field(default_factory=dict)
     _http: Any = field(default=None, repr=False)
 
     def http_client(self) -> Any:
