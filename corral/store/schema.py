@@ -315,7 +315,8 @@ dynamodb_tables = Table(
     _account(),
     Column("table_name", String, primary_key=True),
     Column("table_id", String, nullable=False),
-    # The CreateTable input Corral keeps (KeySchema, AttributeDefinitions, BillingMode, ProvisionedThroughput),
+    # The CreateTable input Corral keeps (KeySchema, AttributeDefinitions, BillingMode,
+    # ProvisionedThroughput),
     # in the wire form.
     _json("definition"),
     _time("created_at"),
@@ -339,7 +340,7 @@ dynamodb_items = Table(
     ),
 )
 
-# -- embedded S3 (corral/services/s3): metadata here, bodies under DIR/s3/objects -----------------------------
+# -- embedded S3 (corral/services/s3): metadata here, bodies under DIR/s3/objects ---------------------------
 
 s3_buckets = Table(
     "s3_buckets",
@@ -406,11 +407,13 @@ function_permissions = Table(
     _json("statement"),
     _time("created_at"),
     ForeignKeyConstraint(
-        ["account_id", "function_name"], ["functions.account_id", "functions.function_name"], ondelete="CASCADE"
+        ["account_id", "function_name"],
+        ["functions.account_id", "functions.function_name"],
+        ondelete="CASCADE",
     ),
 )
 
-# -- SQS and SNS (corral/services/sqs, corral/services/sns) ----------------------------------------------------
+# -- SQS and SNS (corral/services/sqs, corral/services/sns) ------------------------------------------------
 
 sqs_queues = Table(
     "sqs_queues",
@@ -607,7 +610,7 @@ oneclick_placement_devices = Table(
     Index(None, "device_id", unique=True),
 )
 
-# -- Kinesis, Firehose, CloudWatch and CloudWatch Logs (corral/services/kinesis, firehose, cloudwatch, logs) --
+# -- Kinesis, Firehose, CloudWatch and CloudWatch Logs (corral/services/kinesis, firehose, cloudwatch, logs)
 
 # A Kinesis stream; its records are append-only files under DIR/kinesis/{stream_id}/ (one per shard).
 kinesis_streams = Table(

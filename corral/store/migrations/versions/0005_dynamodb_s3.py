@@ -42,7 +42,9 @@ def upgrade() -> None:
             name="fk_dynamodb_items_account_id_table_name_dynamodb_tables",
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("account_id", "table_name", "hash_key", "range_key", name="pk_dynamodb_items"),
+        sa.PrimaryKeyConstraint(
+            "account_id", "table_name", "hash_key", "range_key", name="pk_dynamodb_items"
+        ),
     )
     op.create_table(
         "s3_buckets",

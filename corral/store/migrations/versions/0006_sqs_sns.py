@@ -61,7 +61,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("account_id", "queue_name", "message_id", name="pk_sqs_messages"),
     )
     op.create_index(
-        "ix_sqs_messages_account_id_queue_name_sequence", "sqs_messages", ["account_id", "queue_name", "sequence"]
+        "ix_sqs_messages_account_id_queue_name_sequence",
+        "sqs_messages",
+        ["account_id", "queue_name", "sequence"],
     )
     op.create_table(
         "message_deduplication",
