@@ -68,8 +68,17 @@ from corral.rules.actions import ActionServices, external
 from corral.rules.api import TopicRules
 from corral.rules.engine import iot_sql
 from corral.rules.runner import RulesRunner, loop_counter
+from corral.services.cloudwatch import exposition
+from corral.services.cloudwatch.api import CloudWatchAPI, json_model
+from corral.services.cloudwatch.service import CloudWatchService
 from corral.services.dynamodb.api import DynamoDbAPI
 from corral.services.dynamodb.service import DynamoDbService
+from corral.services.firehose.api import FirehoseAPI
+from corral.services.firehose.service import FirehoseService
+from corral.services.kinesis.api import KinesisAPI
+from corral.services.kinesis.service import KinesisService
+from corral.services.logs.api import LogsAPI
+from corral.services.logs.service import LogsService
 from corral.services.s3.http import S3API
 from corral.services.s3.service import S3Service
 from corral.services.sns.api import SnsAPI
@@ -161,6 +170,10 @@ class CorralServer:
         self.functions: FunctionService | None = None
         self.sqs: SqsService | None = None
         self.sns: SnsService | None = None
+        self.kinesis: KinesisService | None = None
+        self.firehose: FirehoseService | None = None
+        self.cloudwatch: CloudWatchService | None = None
+        self.logs: LogsService | None = None
         self.oneclick: OneClickAPI | None = None
         self.oneclick_factory: oneclick_factory.Factory | None = None
         self.endpoints: dict[str, Any] = {}
@@ -190,6 +203,11 @@ class CorralServer:
                     "sns_deliveries": sns,
                 }
             )
+
+        async def prometheus_metrics(request: Request) -> Response:
+            series = await self.cloudwatch.list_metrics() if self.cloudwatch is not None else []
+            return Response(exposition.render(exposition.families(series, *self._counters())),
+                            media_type=exposition.CONTENT_TYPE)  # fmt: skip
 
         async def sns_link(request: Request) -> Response:
             """The links SNS sends subscribers: SubscribeURL (confirm), UnsubscribeURL, SigningCertURL."""
@@ -240,10 +258,28 @@ class CorralServer:
                 Route(function_code.ROUTE, function_code_download, methods=["GET"]),
                 WebSocketRoute("/mqtt", mqtt_endpoint),
                 Route("/health", health, methods=["GET"]),
+                Route("/metrics", prometheus_metrics, methods=["GET"]),
                 Route("/_corral/sns/{action}", sns_link, methods=["GET"]),
                 Mount("/", app=aws_api),
             ]
         )
+
+    def _counters(self) -> tuple[dict[str, tuple[str, float]], dict[str, tuple[str, float]]]:
+        """The /health counters as Prometheus families (docs/metrics.md): ({counter: (help, value)},
+        {gauge: (help, value)})."""
+        counters = {
+            f"corral_broker_{name}": (f"broker: {name.replace('_', ' ')}", float(value))
+            for name, value in dataclasses.asdict(self.broker.stats).items()
+        }
+        if self.sns is not None:
+            for name, value in dataclasses.asdict(self.sns.deliveries.stats).items():
+                counters[f"corral_sns_delivery_{name}"] = (f"SNS deliveries: {name.replace('_', ' ')}", value)
+        if self.firehose is not None:
+            for name, value in dataclasses.asdict(self.firehose.stats).items():
+                counters[f"corral_firehose_{name}"] = (f"Firehose: {name.replace('_', ' ')}", value)
+        open_connections = float(len(self.broker.connections))
+        gauges = {"corral_broker_open_connections": ("open MQTT connections", open_connections)}
+        return counters, gauges
 
     async def _start_control_plane(
         self, endpoints: dict[str, str], pki: CorralPKI, tls_contexts: list[ssl.SSLContext]
@@ -332,6 +368,17 @@ class CorralServer:
             sms_gateway_url=config.sms_gateway_url, functions=functions, https_verify=_https_verify(pki),
         )  # fmt: skip
         self.api.add_service("sns", "sns", SnsAPI(self.sns).handler)
+        self.kinesis = KinesisService(store, self.data_dir, config.account_id, config.region)
+        await self.kinesis.start()
+        self.api.add_service("kinesis", "kinesis", KinesisAPI(self.kinesis).handler)
+        self.firehose = FirehoseService(store, self.data_dir, self.s3, config.account_id, config.region)
+        await self.firehose.start()
+        self.api.add_service("firehose", "firehose", FirehoseAPI(self.firehose).handler)
+        self.cloudwatch = CloudWatchService(store, config.account_id, config.region)
+        self.api.add_service("monitoring", "cloudwatch", CloudWatchAPI(self.cloudwatch).handler)
+        self.api.services["monitoring"].model = json_model()  # the protocol botocore clients speak
+        self.logs = LogsService(store, config.account_id, config.region)
+        self.api.add_service("logs", "logs", LogsAPI(self.logs).handler)
         external.embed(rule_services, sqs=self.sqs, sns=self.sns, dynamodb=self.dynamodb, s3=self.s3)
         if resumed := await self.sns.resume():
             log.info("resumed %d SNS deliveries", resumed)
@@ -420,6 +467,10 @@ class CorralServer:
         await asyncio.sleep(0)
         if self.rules is not None:
             await self.rules.close()
+        if self.firehose is not None:
+            await self.firehose.close()  # delivers what is buffered, before the store closes
+        if self.kinesis is not None:
+            await self.kinesis.close()
         save_state(self.broker, self.data_dir)
         if self.store is not None:
             await self.store.close()
