@@ -379,7 +379,10 @@ class CorralServer:
         self.api.services["monitoring"].model = json_model()  # the protocol botocore clients speak
         self.logs = LogsService(store, config.account_id, config.region)
         self.api.add_service("logs", "logs", LogsAPI(self.logs).handler)
-        external.embed(rule_services, sqs=self.sqs, sns=self.sns, dynamodb=self.dynamodb, s3=self.s3)
+        external.embed(
+            rule_services, sqs=self.sqs, sns=self.sns, dynamodb=self.dynamodb, s3=self.s3,
+            kinesis=self.kinesis, firehose=self.firehose, cloudwatch=self.cloudwatch, logs=self.logs,
+        )  # fmt: skip
         if resumed := await self.sns.resume():
             log.info("resumed %d SNS deliveries", resumed)
         # AWS IoT 1-Click. TODO(issue 7, callbacks): a dispatcher delivering to functions and SNS.

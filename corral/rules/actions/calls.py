@@ -18,6 +18,17 @@ from corral.rules.actions.base import ActionError
 T = TypeVar("T")
 
 
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of an embedded service's error or of botocore's ``ClientError``."""
+    cause = exc.__cause__ if isinstance(exc, ActionError) else exc
+    if isinstance(cause, AWSServiceError):
+        return cause.code
+    if isinstance(cause, ClientError):
+        code: str | None = (cause.response.get("Error") or {}).get("Code")
+        return code
+    return None
+
+
 def missing(service: str, resource: str) -> ActionError:
     return ActionError(f"{service} is not available on this server", resource)
 

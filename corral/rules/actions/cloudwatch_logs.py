@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from corral.rules.actions.base import ActionContext, ActionError, ActionServices
-from corral.rules.actions.calls import call, missing
+from corral.rules.actions.calls import call, error_code, missing
 from corral.rules.actions.common import flag, payload_text, role_arn, scoped, template
 from corral.rules.templates import Template, TemplateCompiler
 
@@ -38,7 +38,19 @@ class CloudwatchLogsAction:
         logs = self.services.logs
         if logs is None:
             raise missing("CloudWatch Logs", group)
-        await call(logs.put_log_events(group, ctx.eval.rule_name or "iot-rule", events), group)
+        stream = ctx.eval.rule_name or "iot-rule"
+        try:
+            await call(logs.put_log_events(group, stream, events), group)
+        except ActionError as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+            # The rule's stream does not exist yet (or the group does not: then creating it fails).
+            try:
+                await call(logs.create_log_stream(group, stream), group)
+            except ActionError as created:
+                if error_code(created) != "ResourceAlreadyExistsException":
+                    raise
+            await call(logs.put_log_events(group, stream, events), group)
 
 
 def _batch(payload: bytes, group: str) -> list[dict[str, Any]]:

@@ -71,7 +71,7 @@ class CloudwatchMetricAction:
         cloudwatch = self.services.cloudwatch
         if cloudwatch is None:
             raise missing("CloudWatch", resource)
-        await call(cloudwatch.put_metric_data(namespace, [datum]), resource)
+        await call(cloudwatch.put_metric_data_batch(namespace, [datum]), resource)
 
 
 def build(

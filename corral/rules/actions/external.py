@@ -169,8 +169,8 @@ class ExternalFirehose:
 class ExternalCloudWatch:
     boto: Boto3Client
 
-    async def put_metric_data(self, namespace: str, metric_data: Sequence[Mapping[str, Any]]) -> Any:
-        return await self.boto.call("put_metric_data", Namespace=namespace, MetricData=list(metric_data))
+    async def put_metric_data_batch(self, namespace: str, data: Sequence[Mapping[str, Any]]) -> Any:
+        return await self.boto.call("put_metric_data", Namespace=namespace, MetricData=list(data))
 
     async def set_alarm_state(self, alarm_name: str, state_value: str, state_reason: str) -> Any:
         return await self.boto.call(
@@ -182,14 +182,10 @@ class ExternalCloudWatch:
 class ExternalLogs:
     boto: Boto3Client
 
-    async def put_log_events(self, group: str, stream: str, events: Sequence[Mapping[str, Any]]) -> Any:
-        from botocore.exceptions import ClientError
+    async def create_log_stream(self, group: str, stream: str) -> Any:
+        return await self.boto.call("create_log_stream", logGroupName=group, logStreamName=stream)
 
-        try:
-            await self.boto.call("create_log_stream", logGroupName=group, logStreamName=stream)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
-                raise
+    async def put_log_events(self, group: str, stream: str, events: Sequence[Mapping[str, Any]]) -> Any:
         return await self.boto.call(
             "put_log_events", logGroupName=group, logStreamName=stream, logEvents=list(events)
         )

@@ -79,13 +79,23 @@ class FakeFirehose(Recorder):
 
 
 class FakeCloudWatch(Recorder):
-    async def put_metric_data(self, namespace: str, metric_data: Sequence[Mapping[str, Any]]) -> Any:
-        self.record(namespace, "metric", namespace, [dict(d) for d in metric_data])
+    async def put_metric_data_batch(self, namespace: str, data: Sequence[Mapping[str, Any]]) -> Any:
+        self.record(namespace, "metric", namespace, [dict(d) for d in data])
 
     async def set_alarm_state(self, alarm_name: str, state_value: str, state_reason: str) -> Any:
         self.record(alarm_name, "alarm", alarm_name, state_value, state_reason)
 
 
 class FakeLogs(Recorder):
+    streams: set[tuple[str, str]]
+
+    async def create_log_stream(self, group: str, stream: str) -> Any:
+        if not hasattr(self, "streams"):
+            self.streams = set()
+        self.record(group, "create", group, stream)
+        self.streams.add((group, stream))
+
     async def put_log_events(self, group: str, stream: str, events: Sequence[Mapping[str, Any]]) -> Any:
+        if (group, stream) not in getattr(self, "streams", set()):
+            raise NotFound(f"The specified log stream does not exist: {stream}")
         self.record(group, group, stream, [dict(e) for e in events])

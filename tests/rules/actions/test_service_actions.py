@@ -264,7 +264,8 @@ async def test_cloudwatch_logs_single_event_and_batch_mode() -> None:
     )  # fmt: skip
     await h.send(Message("one", b"hello", 0))
     await h.send(Message("many", b'[{"timestamp": 2, "message": "b"}, {"timestamp": 1, "message": "a"}]', 0))
-    [(group, stream, [event]), batch] = logs.calls
+    [create_single, (group, stream, [event]), create_batch, batch] = logs.calls
+    assert (create_single, create_batch) == (("create", "g", "single"), ("create", "g", "batch"))
     assert (group, stream, event["message"]) == ("g", "single", "hello")
     assert batch == ("g", "batch", [{"timestamp": 1, "message": "a"}, {"timestamp": 2, "message": "b"}])
 
