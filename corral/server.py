@@ -33,7 +33,6 @@ from corral.api.http import HTTPListeners
 from corral.api.iot_data import IoTDataAPI
 from corral.auth.ca import CorralPKI, ensure_pki, https_server_ssl_context, mqtt_server_ssl_context
 from corral.auth.principals import AllowAllAuthorizer, CertificateChainAuthenticator
-from corral.auth.sigv4 import credential_scope_service
 from corral.broker.broker import Broker
 from corral.broker.connection import MQTTConnection
 from corral.broker.persistence import load_state, save_state
@@ -236,8 +235,8 @@ class CorralServer:
 
         async def aws_api(scope: Any, receive: Any, send: Any) -> None:
             assert self.api is not None, "the API is created before the listeners start"
-            if self.s3_api is not None and scope["type"] == "http" and _signed_for_s3(scope):
-                await self.s3_api(scope, receive, send)  # streams bodies; virtual-host buckets
+            if self.s3_api is not None and await self.s3_api.claims(scope):
+                await self.s3_api(scope, receive, send)  # streams bodies; virtual-host buckets; S3's errors
                 return
             if self.oneclick is not None and OneClickAPI.claims(scope):
                 await self.oneclick(scope, receive, send)  # two services signing as iot1click
@@ -484,10 +483,6 @@ def _https_verify(pki: CorralPKI) -> ssl.SSLContext:
     context = ssl.create_default_context()
     context.load_verify_locations(cafile=str(pki.ca_cert_file))
     return context
-
-
-def _signed_for_s3(scope: Any) -> bool:
-    return credential_scope_service(scope["headers"], scope.get("query_string", b"")) == "s3"
 
 
 def describe(endpoints: dict[str, Any], data_dir: Path) -> str:

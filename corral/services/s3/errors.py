@@ -144,3 +144,24 @@ class InvalidPartOrder(S3Error):
 class EntityTooSmall(S3Error):
     code: ClassVar[str] = "EntityTooSmall"
     default_message: ClassVar[str] = "Your proposed upload is smaller than the minimum allowed object size."
+
+
+class AccessDenied(S3Error):
+    code: ClassVar[str] = "AccessDenied"
+    status: ClassVar[int] = 403
+    default_message: ClassVar[str] = "Access Denied"
+
+
+class InvalidAccessKeyId(S3Error):
+    code: ClassVar[str] = "InvalidAccessKeyId"
+    status: ClassVar[int] = 403
+    default_message: ClassVar[str] = "The AWS Access Key Id you provided does not exist in our records."
+
+
+class SignatureDoesNotMatch(S3Error):
+    code: ClassVar[str] = "SignatureDoesNotMatch"
+    status: ClassVar[int] = 403
+    default_message: ClassVar[str] = (
+        "The request signature we calculated does not match the signature you provided. Check your key and "
+        "signing method."
+    )

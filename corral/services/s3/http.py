@@ -13,9 +13,12 @@ compared here with the body once it has arrived (XAmzContentSHA256Mismatch). Sig
 (``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``, per-chunk signatures) is refused with S3's 501 NotImplemented:
 neither botocore (boto3, the aws CLI) nor awscrt's Python binding can send it, so no client we test with does.
 
-Which requests are S3's (:meth:`S3API.claims`): those signed for ``s3``, and unsigned ones addressed to a
-bucket (virtual-host style, or path style naming an existing bucket) or carrying S3's old SigV2
-``Authorization: AWS ...``: they answer S3's AccessDenied (InvalidRequest for SigV2) as XML.
+Presigned URLs of SigV2 (``AWSAccessKeyId``, ``Expires``, ``Signature``: boto3's default for S3 at a custom
+endpoint) are verified by ``sigv2.py``; SigV2 ``Authorization: AWS ...`` headers are refused (InvalidRequest).
+
+Which requests are S3's (:meth:`S3API.claims`): those signed for ``s3`` (SigV4, or SigV2 presigned), and
+unsigned ones addressed to a bucket (virtual-host style, or path style naming an existing bucket) or carrying
+a SigV2 ``Authorization`` header: they answer S3's AccessDenied (InvalidRequest for SigV2) as XML.
 
 Multipart uploads (``multipart.py``): parts are streamed to disk like PutObject bodies; completion makes the
 object visible atomically.
@@ -65,6 +68,7 @@ from corral.services.s3.errors import (
 )
 from corral.services.s3.multipart_api import OWNER, MultipartOperations, copy_source, stored_headers
 from corral.services.s3.service import S3Service, StoredObject
+from corral.services.s3.sigv2 import is_presigned_v2, verify_presigned_v2
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +134,8 @@ class S3API(MultipartOperations):
         authorization = headers.get("authorization")
         if authorization is not None:
             return authorization.startswith("AWS ")
+        if is_presigned_v2(raw_query):
+            return True  # S3 is the only service with SigV2 presigned URLs
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         if self._route_path(raw_path, headers) != (raw_path or b"/"):
             return True
@@ -232,15 +238,23 @@ class S3API(MultipartOperations):
             key = name.decode("latin-1").lower()
             text = value.decode("latin-1")
             headers[key] = f"{headers[key]},{text}" if key in headers else text
-        signed = verify(
-            method, raw_path, raw_query, header_list, b"", self.secret_for, self.clock(), style=S3_ERRORS,
-            payload_hash_checked_by_caller=True,
-        )  # fmt: skip
-        payload = signed.payload_hash.lower()
-        declared = payload if _HEX_SHA256.fullmatch(payload) else None  # the body must hash to it
-        chunked = signed.payload_hash == STREAMING_UNSIGNED_PAYLOAD_TRAILER
-        headers[":scheme"] = scope.get("scheme", "http")
         path = self._route_path(raw_path, headers)
+        declared: str | None = None
+        chunked = False
+        if "authorization" not in headers and is_presigned_v2(raw_query):
+            resource = path.decode("latin-1")
+            virtual_root = path != (raw_path or b"/") and raw_path in (b"", b"/")
+            resources = [resource, resource + "/"] if virtual_root else [resource]
+            verify_presigned_v2(method, resources, raw_query, headers, self.secret_for, self.clock())
+        else:
+            signed = verify(
+                method, raw_path, raw_query, header_list, b"", self.secret_for, self.clock(),
+                style=S3_ERRORS, payload_hash_checked_by_caller=True,
+            )  # fmt: skip
+            payload = signed.payload_hash.lower()
+            declared = payload if _HEX_SHA256.fullmatch(payload) else None  # the body must hash to it
+            chunked = signed.payload_hash == STREAMING_UNSIGNED_PAYLOAD_TRAILER
+        headers[":scheme"] = scope.get("scheme", "http")
         match = route(self.model, method, path, raw_query, header_list, b"")
         operation = match.operation
         if operation.name in ("PutObject", "UploadPart"):
