@@ -9,9 +9,11 @@ Domain errors carry their AWS code and status (``AWSServiceError``); anything el
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -50,6 +52,22 @@ Permissions = Callable[[str, dict[str, Any]], Sequence[tuple[str, str]] | None]
 """The IoT policy permissions (action, resource relative to the account's ARN prefix) an operation needs from
 a certificate-authenticated caller; None for an operation such a caller may not use."""
 UNAUTHORIZED = ("UnauthorizedException", "Unauthorized", 401)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who made the request being handled: what the rules engine's ``principal()`` and ``sourceip()`` say of
+    a message published over HTTP."""
+
+    principal: str
+    """The SigV4 access key id, or the certificate id of a certificate-authenticated (mutual TLS) caller."""
+    source_ip: str | None
+    """The HTTP client's address."""
+
+
+CALLER: ContextVar[Caller | None] = ContextVar("corral_api_caller", default=None)
+"""The caller of the request a handler is answering (set by :class:`AWSAPI` around each handler call; None
+outside one)."""
 
 
 class CertificateAuthorizer(Protocol):
@@ -129,7 +147,12 @@ class AWSAPI:
             return serialize_error(model, code, message, status, request_id=request_id)
         try:
             if certificate is None:
-                verify(method, raw_path, raw_query, headers, body, self.keys.secret_for, self._clock())
+                signed = verify(
+                    method, raw_path, raw_query, headers, body, self.keys.secret_for, self._clock()
+                )
+                principal = signed.access_key_id
+            else:
+                principal = hashlib.sha256(certificate).hexdigest()
             if endpoint.route_path is not None:
                 raw_path = endpoint.route_path(raw_path)
             match = route(model, method, raw_path, raw_query, headers, body)
@@ -152,7 +175,12 @@ class AWSAPI:
             ):
                 code, message, status = UNAUTHORIZED
                 return serialize_error(model, code, message, status, request_id=request_id)
-            output = await handler(params)
+            client = scope.get("client")
+            token = CALLER.set(Caller(principal, str(client[0]) if client else None))
+            try:
+                output = await handler(params)
+            finally:
+                CALLER.reset(token)
             return serialize_response(operation, output, request_id=request_id)
         except SigV4Error as exc:
             return serialize_error(model, exc.code, exc.message, exc.status, request_id=request_id)

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from corral.api.app import CALLER
 from corral.broker.broker import Broker
 from corral.broker.connection import reserved_topic_publishable
 from corral.broker.limits import Limits
@@ -104,7 +105,8 @@ class IoTDataAPI:
     # -- the broker ----------------------------------------------------------------------------------
 
     async def publish(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Publish: the message enters the broker as a device's would (retained, hooks, rules)."""
+        """Publish: the message enters the broker as a device's would (retained, hooks, rules), carrying its
+        caller's identity (``CALLER``: the access key id or certificate id, and the client's address)."""
         topic: str = params["topic"]
         try:
             validate_topic_name(topic, self.broker.limits)
@@ -117,7 +119,11 @@ class IoTDataAPI:
             raise InvalidRequest(f"Payload is larger than {self.broker.limits.payload_max_bytes} bytes")
         retain = bool(params.get("retain", False))
         properties = _properties(params, self.broker.limits)
+        caller = CALLER.get()
         message = Message(topic, payload, int(params.get("qos", 0)), retain, properties)
+        if caller is not None:
+            # The rules engine's principal() and sourceip(); clientid() stays "n/a" (not sent over MQTT).
+            message.principal, message.source_ip = caller.principal, caller.source_ip
         self.broker.publish(message)
         return {}
 

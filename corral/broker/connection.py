@@ -468,7 +468,9 @@ class MQTTConnection(asyncio.Protocol):
             self._refuse_publish(packet, ReasonCode.NOT_AUTHORIZED)
             return
         self.broker.publish(
-            Message.from_publish(packet, self.version, self.client_id, topic, self.principal.id)
+            Message.from_publish(
+                packet, self.version, self.client_id, topic, self.principal.id, self.remote_ip or None
+            )
         )
         if packet.qos == 1 and not self.closing:
             assert packet.packet_id is not None
@@ -511,7 +513,16 @@ class MQTTConnection(asyncio.Protocol):
             return
         props = forwarded_properties(will.properties)
         self.broker.publish(
-            Message(will.topic, will.payload, will.qos, will.retain, props, self.client_id, self.principal.id)
+            Message(
+                will.topic,
+                will.payload,
+                will.qos,
+                will.retain,
+                props,
+                self.client_id,
+                self.principal.id,
+                self.remote_ip or None,
+            )
         )
 
     def _on_puback(self, packet: Puback) -> None:

@@ -52,6 +52,7 @@ class Message:
         "qos",
         "retain",
         "sender",
+        "source_ip",
         "topic",
     )
 
@@ -64,6 +65,7 @@ class Message:
         properties: Properties | None = None,
         sender: str | None = None,
         principal: str | None = None,
+        source_ip: str | None = None,
     ) -> None:
         self.topic = topic
         self.payload = payload
@@ -73,6 +75,8 @@ class Message:
         self.sender = sender
         # The publisher's principal id (certificate id, access key id), for the rules engine's principal().
         self.principal = principal
+        # The publisher's IP address (the MQTT connection's or the HTTP client's), for sourceip().
+        self.source_ip = source_ip
         # How many rule republishes led to this message: the rules engine cuts loops past its limit.
         self.hops = 0
         # Only a message with an MQTT 5 expiry needs its age; the clock is not read for the others.
@@ -83,10 +87,16 @@ class Message:
 
     @classmethod
     def from_publish(
-        cls, packet: Publish, version: int, sender: str | None, topic: str, principal: str | None = None
+        cls,
+        packet: Publish,
+        version: int,
+        sender: str | None,
+        topic: str,
+        principal: str | None = None,
+        source_ip: str | None = None,
     ) -> Message:
         props = forwarded_properties(packet.properties)
-        msg = cls(topic, packet.payload, packet.qos, packet.retain, props, sender, principal)
+        msg = cls(topic, packet.payload, packet.qos, packet.retain, props, sender, principal, source_ip)
         raw = packet.raw
         if raw is not None and packet.qos == 0 and not packet.retain and packet.properties is None:
             # The bytes as received are exactly what a subscriber of the same version gets.

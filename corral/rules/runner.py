@@ -162,6 +162,7 @@ class RulesRunner:
             sql_version=rule.sql_version,
             client_id=message.sender,
             principal=message.principal,
+            source_ip=message.source_ip,
             trace_id=str(uuid.uuid4()),
             properties=mqtt_properties(message.properties),
             external=self._call_external,
