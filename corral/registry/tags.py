@@ -1,7 +1,7 @@
 """Tags: TagResource, UntagResource, ListTagsForResource, and the helpers the creating parts use.
 
-Taggable here: thing types, thing groups, policies and CA certificates, as on AWS, and things, which AWS does
-not document as taggable (issue 3 asks for it). Any other ARN of this account and region is an
+Taggable here: thing types, thing groups, policies, CA certificates and topic rules, as on AWS, and things,
+which AWS does not document as taggable (issue 3 asks for it). Any other ARN of this account and region is an
 InvalidRequestException; an ARN of a taggable kind whose resource does not exist, or of another account or
 region, is a ResourceNotFoundException (the messages are Corral's; AWS's are unconfirmed).
 
@@ -23,7 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from corral.registry.context import RegistryContext
 from corral.registry.errors import InvalidRequest, LimitExceeded, ResourceNotFound
 from corral.registry.thing_common import Input, Output, keyset_page
-from corral.store.schema import ca_certificates, policies, tags, thing_groups, thing_types, things
+from corral.store.schema import (
+    ca_certificates,
+    policies,
+    tags,
+    thing_groups,
+    thing_types,
+    things,
+    topic_rules,
+)
 
 MAX_TAGS: Final = 50
 _ARN: Final = re.compile(r"arn:aws:iot:(?P<region>[^:]*):(?P<account>[^:]*):(?P<kind>[a-z]+)/(?P<name>.+)")
@@ -34,6 +42,7 @@ _TAGGABLE: Final[dict[str, tuple[Table, str]]] = {
     "thinggroup": (thing_groups, "group_name"),
     "policy": (policies, "policy_name"),
     "cacert": (ca_certificates, "certificate_id"),
+    "rule": (topic_rules, "rule_name"),
 }
 
 
