@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import ssl
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from corral.auth.ca import CorralPKI, ensure_pki, https_server_ssl_context, mqtt
 from corral.auth.principals import AllowAllAuthorizer, CertificateChainAuthenticator
 from corral.broker.broker import Broker
 from corral.broker.connection import MQTTConnection
+from corral.broker.message import Message
 from corral.broker.persistence import load_state, save_state
 from corral.broker.websocket import SigV4Access, mqtt_over_websocket
 from corral.config import Config
@@ -86,7 +88,7 @@ from corral.services.sns.errors import SnsError
 from corral.services.sns.service import SnsService
 from corral.services.sqs.api import SqsAPI
 from corral.services.sqs.service import SqsService
-from corral.shadows.service import ShadowService
+from corral.shadows.service import REQUEST_HOPS, ShadowService
 from corral.store.engine import Store
 
 log = logging.getLogger(__name__)
@@ -338,9 +340,11 @@ class CorralServer:
         await TrustAnchors(context, tls_contexts).load()
         self.registry = RegistryService(context, parts)
         self.shadows = shadows = ShadowService(
-            store, config.account_id, broker.publish_internal, config.shadow_limits
+            store, config.account_id, _shadow_answers(broker), config.shadow_limits
         )
-        broker.message_hooks.append(lambda message: shadows.on_message(message.topic, message.payload))
+        broker.message_hooks.append(
+            lambda message: shadows.on_message(message.topic, message.payload, message.hops)
+        )
         rules.external.shadows = shadows
         rules.external.describe_thing = self.registry.handler("DescribeThing")
         await topic_rules.load()
@@ -476,6 +480,18 @@ class CorralServer:
         save_state(self.broker, self.data_dir)
         if self.store is not None:
             await self.store.close()
+
+
+def _shadow_answers(broker: Broker) -> Callable[[str, bytes, int], None]:
+    """The shadow service's publish: a broker message carrying the hop count of the request it answers
+    (``REQUEST_HOPS``), so that rule loops through a shadow are cut."""
+
+    def publish(topic: str, payload: bytes, qos: int) -> None:
+        message = Message(topic, payload, qos)
+        message.hops = REQUEST_HOPS.get()
+        broker.publish(message)
+
+    return publish
 
 
 def _https_verify(pki: CorralPKI) -> ssl.SSLContext:

@@ -18,6 +18,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -52,6 +53,11 @@ VERSION_MEMORY_SECONDS: Final = 48 * 3600
 RESPONSE_QOS: Final = 1
 
 Publish = Callable[[str, bytes, int], None]
+
+REQUEST_HOPS: ContextVar[int] = ContextVar("shadow_request_hops", default=0)
+"""While an MQTT request is answered: the rule-republish hop count of the request message. The server's
+``publish`` gives it to the answers, so a rule that feeds a shadow's answers back into its requests is cut
+like any republish loop; 0 for HTTP requests."""
 
 
 @dataclass(slots=True)
@@ -89,18 +95,20 @@ class ShadowService:
 
     # -- MQTT ----------------------------------------------------------------------------------------
 
-    def on_message(self, topic: str, payload: bytes) -> None:
-        """The broker's hook: a publish to a shadow request topic starts that request."""
+    def on_message(self, topic: str, payload: bytes, hops: int = 0) -> None:
+        """The broker's hook: a publish to a shadow request topic starts that request; ``hops`` is the
+        request message's rule-republish hop count (see ``REQUEST_HOPS``)."""
         if not topic.startswith(PREFIX):
             return
         request = parse_request_topic(topic)
         if request is None:
             return
-        task = asyncio.get_running_loop().create_task(self._answer(request, payload))
+        task = asyncio.get_running_loop().create_task(self._answer(request, payload, hops))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _answer(self, request: ShadowTopic, payload: bytes) -> None:
+    async def _answer(self, request: ShadowTopic, payload: bytes, hops: int = 0) -> None:
+        REQUEST_HOPS.set(hops)  # this task's own context: nothing outside it sees the value
         thing, shadow = request.thing_name, request.shadow_name
         try:
             if request.operation == "get":
