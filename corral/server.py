@@ -70,7 +70,7 @@ from corral.rules.api import TopicRules
 from corral.rules.engine import iot_sql
 from corral.rules.runner import RulesRunner, loop_counter
 from corral.services.cloudwatch import exposition
-from corral.services.cloudwatch.api import CloudWatchAPI, json_model
+from corral.services.cloudwatch.api import CloudWatchAPI
 from corral.services.cloudwatch.service import CloudWatchService
 from corral.services.dynamodb.api import DynamoDbAPI
 from corral.services.dynamodb.service import DynamoDbService
@@ -379,7 +379,6 @@ class CorralServer:
         self.api.add_service("firehose", "firehose", FirehoseAPI(self.firehose).handler)
         self.cloudwatch = CloudWatchService(store, config.account_id, config.region)
         self.api.add_service("monitoring", "cloudwatch", CloudWatchAPI(self.cloudwatch).handler)
-        self.api.services["monitoring"].model = json_model()  # the protocol botocore clients speak
         self.logs = LogsService(store, config.account_id, config.region)
         self.api.add_service("logs", "logs", LogsAPI(self.logs).handler)
         external.embed(

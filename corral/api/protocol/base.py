@@ -16,7 +16,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 
 from corral.api.protocol.errors import SerializationError
 from corral.api.protocol.message import HttpRequest, HttpResponse
-from corral.api.protocol.profiles import profile_for
+from corral.api.protocol.profiles import profile_for, wire_protocol
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def register(protocol: Protocol) -> Protocol:
 
 
 def protocol_for(service: ServiceModel) -> Protocol:
-    name = str(service.protocol)
+    name = wire_protocol(service)
     try:
         return _PROTOCOLS[name]
     except KeyError:

@@ -102,9 +102,16 @@ def register_profile(service: str, profile: ServiceProfile) -> None:
     _BY_SERVICE[service] = profile
 
 
+def wire_protocol(service: ServiceModel) -> str:
+    """The protocol botocore clients speak to ``service``: the first of the model's ``protocols`` they
+    support (``resolved_protocol``), which can differ from the legacy ``protocol`` field (CloudWatch says
+    smithy-rpc-v2-cbor there, and its clients send JSON)."""
+    return str(getattr(service, "resolved_protocol", None) or service.protocol)
+
+
 def profile_for(service: ServiceModel) -> ServiceProfile:
     for key in (service.service_name, service.endpoint_prefix):
         found = _BY_SERVICE.get(key)
         if found is not None:
             return found
-    return _BY_PROTOCOL.get(service.protocol, ServiceProfile())
+    return _BY_PROTOCOL.get(wire_protocol(service), ServiceProfile())

@@ -25,7 +25,7 @@ from botocore.model import OperationModel, ServiceModel
 from corral.api.protocol.errors import UnknownOperationError
 from corral.api.protocol.message import HttpRequest
 from corral.api.protocol.models import operation_named
-from corral.api.protocol.profiles import profile_for
+from corral.api.protocol.profiles import profile_for, wire_protocol
 
 _LABEL = re.compile(r"\{([^}]+)\}")
 # botocore's S3 client adds ``x-id=OperationName`` to some URIs; other clients do not send it.
@@ -131,7 +131,7 @@ class Router:
 
     def __init__(self, service: ServiceModel) -> None:
         self.service = service
-        self.protocol = str(service.protocol)
+        self.protocol = wire_protocol(service)
         self._templates: dict[str, list[UriTemplate]] = {}
         self._by_operation: dict[str, UriTemplate] = {}
         if self.protocol in ("rest-json", "rest-xml"):

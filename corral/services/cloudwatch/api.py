@@ -8,9 +8,6 @@ import binascii
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from botocore.loaders import create_loader
-from botocore.model import ServiceModel
-
 from corral.services.cloudwatch.errors import InvalidNextToken
 from corral.services.cloudwatch.service import Alarm, CloudWatchService
 
@@ -24,15 +21,6 @@ _DEFINITION = (
     "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
     "EvaluateLowSampleCountPercentile", "Metrics", "ThresholdMetricId",
 )  # fmt: skip
-
-
-def json_model() -> ServiceModel:
-    """botocore's ``cloudwatch`` model with ``protocol`` set to ``json``: botocore clients pick the first
-    protocol they support from ``protocols`` (json before smithy-rpc-v2-cbor and query), so that is what
-    arrives; the model's legacy ``protocol`` field still says smithy-rpc-v2-cbor."""
-    description = create_loader().load_service_model("cloudwatch", "service-2")
-    description["metadata"] = {**description["metadata"], "protocol": "json"}
-    return ServiceModel(description, service_name="cloudwatch")
 
 
 def _page(items: Sequence[T], token: str | None, size: int) -> tuple[list[T], str | None]:
