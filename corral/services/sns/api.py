@@ -146,7 +146,7 @@ class SnsAPI:
                     deduplication_id=entry.get("MessageDeduplicationId"),
                 )
             except SnsError as exc:
-                if exc.status == 404:
+                if exc.status in (403, 404):  # the topic, not the entry: the whole request fails
                     raise
                 code = exc.code.removesuffix("Exception")
                 failed.append({"Id": entry["Id"], "Code": code, "Message": exc.message, "SenderFault": True})

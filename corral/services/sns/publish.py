@@ -40,7 +40,7 @@ class PublishMixin(OutboxMixin):
         Returns ``{"MessageId": ...}`` (and ``SequenceNumber`` for a FIFO topic). Raises the ``SnsError`` AWS
         would answer with; deliveries happen afterwards, in the background.
         """
-        name = self._topic_name(topic_arn)
+        name = self._topic_name(topic_arn, "Publish")
         per_protocol = self._check_message(message, subject, message_structure)
         attributes = dict(message_attributes or {})
         self._check_attributes(attributes)

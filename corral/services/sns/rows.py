@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from corral.services.common import Clock, arn, parse_arn, system_clock
 from corral.services.sns.delivery import BACKOFF, Deliveries, Delivery
 from corral.services.sns.envelope import Signer
-from corral.services.sns.errors import InvalidParameter, NotFound
+from corral.services.sns.errors import AuthorizationError, InvalidParameter, NotFound
 from corral.services.sns.transports import FunctionInvoker, SmtpSettings, Transports
 from corral.services.sqs.service import SqsService
 from corral.store.engine import Store
@@ -78,11 +78,18 @@ class SnsBase:
     def topic_arn(self, name: str) -> str:
         return arn("sns", self.region, self.account_id, name)
 
-    def _topic_name(self, topic_arn: str) -> str:
+    def _topic_name(self, topic_arn: str, action: str) -> str:
+        """The name of a topic of this account and region. Another account's topic is refused as AWS refuses
+        a caller whom no topic policy allows ``SNS:{action}`` (Corral has no cross-account policies)."""
         parsed = parse_arn(topic_arn or "", "sns")
         if parsed is None or ":" in parsed[2]:
             raise InvalidParameter("Invalid parameter: TopicArn")
-        if parsed[1] != self.account_id or parsed[0] != self.region:
+        if parsed[1] != self.account_id:
+            raise AuthorizationError(
+                f"User: arn:aws:iam::{self.account_id}:root is not authorized to perform: SNS:{action} on "
+                f"resource: {topic_arn} because no resource-based policy allows the SNS:{action} action"
+            )
+        if parsed[0] != self.region:
             raise NotFound("Topic does not exist")
         return parsed[2]
 

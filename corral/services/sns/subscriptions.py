@@ -37,7 +37,7 @@ class SubscriptionsMixin(OutboxMixin):
     ) -> tuple[Subscription, str]:
         """The subscription and what Subscribe answers as its ARN (``pending confirmation`` while pending,
         unless the caller asked for the ARN)."""
-        name = self._topic_name(topic_arn)
+        name = self._topic_name(topic_arn, "Subscribe")
         protocol = (protocol or "").lower()
         if protocol not in PROTOCOLS:
             raise InvalidParameter(
@@ -119,7 +119,7 @@ class SubscriptionsMixin(OutboxMixin):
         return endpoint
 
     async def confirm_subscription(self, topic_arn: str, token: str) -> str:
-        name = self._topic_name(topic_arn)
+        name = self._topic_name(topic_arn, "ConfirmSubscription")
         async with self.store.begin() as conn:
             await self._topic(conn, name)
             row = (
@@ -224,7 +224,7 @@ class SubscriptionsMixin(OutboxMixin):
     ) -> tuple[list[dict[str, str]], str | None]:
         query = select(sns_subscriptions).where(sns_subscriptions.c.account_id == self.account_id)
         if topic_arn is not None:
-            name = self._topic_name(topic_arn)
+            name = self._topic_name(topic_arn, "ListSubscriptionsByTopic")
             async with self.store.read() as conn:
                 await self._topic(conn, name)
             query = query.where(sns_subscriptions.c.topic_name == name)

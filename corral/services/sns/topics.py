@@ -71,7 +71,7 @@ class TopicsMixin(SnsBase):
                 )
 
     async def delete_topic(self, topic_arn: str) -> None:
-        name = self._topic_name(topic_arn)
+        name = self._topic_name(topic_arn, "DeleteTopic")
         async with self.store.begin() as conn:
             await conn.execute(delete(sns_subscriptions).where(self._subscriptions_of(name)))
             await conn.execute(delete(sns_topics).where(self._topic_key(name)))
@@ -89,7 +89,7 @@ class TopicsMixin(SnsBase):
         return [self.topic_arn(n) for n in names[:PAGE]], token
 
     async def get_topic_attributes(self, topic_arn: str) -> dict[str, str]:
-        name = self._topic_name(topic_arn)
+        name = self._topic_name(topic_arn, "GetTopicAttributes")
         async with self.store.read() as conn:
             stored = await self._topic(conn, name)
             rows = (
@@ -130,7 +130,7 @@ class TopicsMixin(SnsBase):
         return orjson.dumps(document).decode()
 
     async def set_topic_attributes(self, topic_arn: str, name: str, value: str | None) -> None:
-        topic = self._topic_name(topic_arn)
+        topic = self._topic_name(topic_arn, "SetTopicAttributes")
         if name in ("FifoTopic",) or name not in TOPIC_ATTRIBUTES:
             raise InvalidParameter("Invalid parameter: AttributeName")
         async with self.store.begin() as conn:
@@ -145,7 +145,7 @@ class TopicsMixin(SnsBase):
             await conn.execute(update(sns_topics).where(self._topic_key(topic)).values(attributes=stored))
 
     async def tag_resource(self, resource_arn: str, tags: Mapping[str, str]) -> None:
-        name = self._topic_name(resource_arn)
+        name = self._topic_name(resource_arn, "TagResource")
         async with self.store.begin() as conn:
             row = (await conn.execute(select(sns_topics.c.tags).where(self._topic_key(name)))).first()
             if row is None:
@@ -155,7 +155,7 @@ class TopicsMixin(SnsBase):
             )
 
     async def untag_resource(self, resource_arn: str, keys: Sequence[str]) -> None:
-        name = self._topic_name(resource_arn)
+        name = self._topic_name(resource_arn, "UntagResource")
         async with self.store.begin() as conn:
             row = (await conn.execute(select(sns_topics.c.tags).where(self._topic_key(name)))).first()
             if row is None:
@@ -164,7 +164,7 @@ class TopicsMixin(SnsBase):
             await conn.execute(update(sns_topics).where(self._topic_key(name)).values(tags=remaining))
 
     async def list_tags(self, resource_arn: str) -> dict[str, str]:
-        name = self._topic_name(resource_arn)
+        name = self._topic_name(resource_arn, "ListTagsForResource")
         async with self.store.read() as conn:
             row = (await conn.execute(select(sns_topics.c.tags).where(self._topic_key(name)))).first()
         if row is None:

@@ -24,6 +24,7 @@ from corral.services.sns.api import SnsAPI
 from corral.services.sns.delivery import Delivery, PermanentFailure
 from corral.services.sns.envelope import Signer, string_to_sign
 from corral.services.sns.errors import (
+    AuthorizationError,
     BatchEntryIdsNotDistinct,
     EmptyBatchRequest,
     InvalidBatchEntryId,
@@ -133,8 +134,15 @@ async def test_topics(sns: tuple[SnsService, Recorder]) -> None:
 
     with pytest.raises(NotFound, match="Topic does not exist"):
         await service.get_topic_attributes(arn + "x")
+    with pytest.raises(AuthorizationError) as refused:
+        await service.publish("arn:aws:sns:us-east-1:111111111111:alerts", "hello")
+    assert refused.value.message == (
+        f"User: arn:aws:iam::{ACCOUNT}:root is not authorized to perform: SNS:Publish on resource: "
+        "arn:aws:sns:us-east-1:111111111111:alerts because no resource-based policy allows the SNS:Publish "
+        "action"
+    )
     with pytest.raises(NotFound):
-        await service.get_topic_attributes("arn:aws:sns:us-east-1:111111111111:alerts")
+        await service.get_topic_attributes("arn:aws:sns:eu-west-1:000000000000:alerts")
     with pytest.raises(InvalidParameter, match="Invalid parameter: TopicArn"):
         await service.get_topic_attributes("not-an-arn")
 

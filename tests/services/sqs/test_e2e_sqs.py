@@ -112,6 +112,10 @@ def test_fifo_order_dedup_and_dead_letters(server: RunningServer) -> None:
 
 
 def sqs_cli(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
+    """The aws CLI with `corral env`'s exports, plus ``--endpoint-url``: aws CLI v1 sets an explicit endpoint
+    for ``sqs`` (awscli/customizations/overridesslcommonname.py: ``queue.amazonaws.com`` names) unless
+    ``--endpoint-url`` is given, and an explicit endpoint wins over AWS_ENDPOINT_URL and
+    AWS_ENDPOINT_URL_SQS. boto3 has no such override and follows AWS_ENDPOINT_URL."""
     return aws(server, "sqs", "--endpoint-url", f"http://{server.endpoints['http']}", *args)
 
 
