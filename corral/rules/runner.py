@@ -180,7 +180,11 @@ class RulesRunner:
             log.warning("rule %s: evaluating the statement failed on %s", rule.name, topic, exc_info=True)
             return
         actions = ActionContext(ctx, message)
-        outcomes = await asyncio.gather(*(self._attempt(rule, a, payload, actions) for a in rule.actions))
+        if len(rule.actions) == 1:
+            # The common rule: no gather, whose task per action would cost more than the action itself.
+            outcomes = [await self._attempt(rule, rule.actions[0], payload, actions)]
+        else:
+            outcomes = await asyncio.gather(*(self._attempt(rule, a, payload, actions) for a in rule.actions))
         failures = [failure for failure in outcomes if failure is not None]
         if failures and rule.error_action is not None:
             report = error_message(rule.name, topic, ctx.trace_id, message, failures)
