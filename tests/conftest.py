@@ -19,6 +19,7 @@ from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from corral.store.engine import resolve_url
+from tests.broker.clients import ClientPool
 from tests.harness import RunningServer, make_server
 
 ServerFactory = Callable[..., RunningServer]
@@ -43,6 +44,14 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
 def server(server_factory: ServerFactory) -> RunningServer:
     """A fresh server, with the loopback-only insecure MQTT port enabled too."""
     return server_factory(insecure=True)
+
+
+@pytest.fixture
+def pool() -> Iterator[ClientPool]:
+    """MQTT clients for one test, all closed when it ends."""
+    clients = ClientPool()
+    yield clients
+    clients.close()
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +245,21 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
         yield url
     finally:
         server.drop_database(url)
+
+
+def server_per_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[RunningServer]:
+    """For a module-scoped fixture parametrized with ``["sqlite", "postgresql"]``: one server on that store
+    (PostgreSQL: a database of its own, dropped after the server stops), its data dir named ``name-store``."""
+    url: str | None = None
+    postgres: PostgresServer | None = None
+    if request.param == "postgresql":
+        postgres = request.getfixturevalue("postgres_server")
+        url = postgres.create_database()
+    extra = ("--database-url", url) if url else ()
+    running = make_server(tmp_path_factory.mktemp(f"{name}-{request.param}"), extra_args=extra).start()
+    yield running
+    running.stop()
+    if postgres is not None and url is not None:
+        postgres.drop_database(url)

@@ -17,8 +17,8 @@ import botocore.exceptions
 import httpx
 import pytest
 
-from tests.conftest import PostgresServer
-from tests.harness import RunningServer, make_server
+from tests.conftest import server_per_store
+from tests.harness import RunningServer
 
 AWS = str(Path(sys.executable).parent / "aws")
 CORRAL = str(Path(sys.executable).parent / "corral")
@@ -57,17 +57,7 @@ def server(
 ) -> Iterator[RunningServer]:
     """One server per store for the module; the tests only read, except the restart, which keeps its
     ``--database-url``."""
-    url: str | None = None
-    postgres: PostgresServer | None = None
-    if request.param == "postgresql":
-        postgres = request.getfixturevalue("postgres_server")
-        url = postgres.create_database()
-    extra = ("--database-url", url) if url else ()
-    running = make_server(tmp_path_factory.mktemp(f"api-{request.param}"), extra_args=extra).start()
-    yield running
-    running.stop()
-    if postgres is not None and url is not None:
-        postgres.drop_database(url)
+    yield from server_per_store(request, tmp_path_factory, "api")
 
 
 def iot_client(server: RunningServer, **kwargs: Any) -> Any:

@@ -25,13 +25,6 @@ BOTH = pytest.mark.parametrize("version", [V311, V5], ids=["mqtt311", "mqtt5"])
 FORMAT = "%r|%q|%t|%p"  # retain flag, QoS, topic, payload
 
 
-@pytest.fixture
-def pool() -> Iterator[ClientPool]:
-    clients = ClientPool()
-    yield clients
-    clients.close()
-
-
 class Mosquitto:
     """Runs mosquitto_pub and mosquitto_sub against one server; kills whatever is left at the end."""
 

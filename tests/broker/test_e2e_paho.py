@@ -50,13 +50,6 @@ QOS_NOT_SUPPORTED = 0x9B
 DISCONNECT_WITH_WILL = 0x04
 
 
-@pytest.fixture
-def pool() -> Iterator[ClientPool]:
-    clients = ClientPool()
-    yield clients
-    clients.close()
-
-
 @pytest.fixture(scope="module")
 def keepalive_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A server whose keep-alive floor is 1 s, so that a timeout is quick to provoke."""

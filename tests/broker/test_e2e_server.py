@@ -9,7 +9,6 @@ import signal
 import socket
 import ssl
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,13 +39,6 @@ from tests.conftest import ServerFactory
 from tests.harness import RunningServer
 
 SERVER_SHUTTING_DOWN = 0x8B
-
-
-@pytest.fixture
-def pool() -> Iterator[ClientPool]:
-    clients = ClientPool()
-    yield clients
-    clients.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import warnings
-from collections.abc import Iterator
 
 import pytest
 from paho.mqtt.client import WebsocketConnectionError
@@ -31,13 +30,6 @@ from tests.broker.clients import (
 from tests.harness import RunningServer
 
 BOTH = pytest.mark.parametrize("version", [V311, V5], ids=["mqtt311", "mqtt5"])
-
-
-@pytest.fixture
-def pool() -> Iterator[ClientPool]:
-    clients = ClientPool()
-    yield clients
-    clients.close()
 
 
 @BOTH

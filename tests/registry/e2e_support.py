@@ -11,15 +11,18 @@ import json
 import os
 import ssl
 import subprocess
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from tests.api.test_e2e_api import AWS, corral_env
-from tests.broker.clients import TIMEOUT, PahoClient
+from tests.broker.clients import TIMEOUT, V5, PahoClient
 from tests.harness import DeviceCertificate, RunningServer
 
 NOT_AUTHORIZED = 0x87
@@ -72,6 +75,21 @@ class Cli:
         )  # fmt: skip
         ca_id: str = registered["certificateId"]
         return ca_id
+
+
+def cli_json(server: RunningServer, *args: str) -> Any:
+    """Runs ``aws iot ARGS`` once against ``server``; it must succeed. Its JSON output (None when empty)."""
+    return Cli(server)(*args)
+
+
+def profile_iot(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A boto3 ``iot`` client made as a user would: the ``corral`` profile from the credentials file the
+    server wrote, with no AWS_* variable of the caller's in the way."""
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", server.endpoints["credentials_file"])
+    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    session = boto3.Session(profile_name="corral")
+    return session.client("iot", endpoint_url=f"http://{server.endpoints['http']}")
 
 
 def policy_document(*statements: dict[str, Any]) -> str:
@@ -174,3 +192,40 @@ class Device(PahoClient):
             ended = self._cond.wait_for(lambda: bool(self._connacks or self._disconnects), timeout)
             assert ended, f"{self.client_id}: neither CONNACK nor disconnect within {timeout} s"
             return self._connacks[-1].reason_code if self._connacks else None
+
+
+class Clients:
+    """Makes paho clients for one test and closes them all when it ends."""
+
+    def __init__(self, server: RunningServer) -> None:
+        self.server = server
+        self._made: list[PahoClient] = []
+
+    def device(self, client_id: str, device: DeviceCertificate, version: int = V5, **kwargs: Any) -> Device:
+        client = Device(self.server, client_id, version=version, device=device, **kwargs)
+        self._made.append(client)
+        return client
+
+    def connected(
+        self, client_id: str, device: DeviceCertificate, version: int = V5, **kwargs: Any
+    ) -> Device:
+        client = self.device(client_id, device, version, **kwargs)
+        client.connect()
+        return client
+
+    def attempt(self, device: DeviceCertificate, version: int, **kwargs: Any) -> int | None:
+        """A new client's connection attempt: the CONNACK reason code (paho reports 3.1.1's return code 5 as
+        0x87), None when none came."""
+        return self.device(f"ca-{uuid.uuid4().hex[:10]}", device, version, **kwargs).attempt()
+
+    def listener(self, *filters: str) -> PahoClient:
+        """A client on the insecure port (anonymous, unrestricted), subscribed to ``filters``."""
+        client = PahoClient(self.server, f"listener-{uuid.uuid4().hex[:8]}", transport="insecure")
+        self._made.append(client)
+        client.connect()
+        assert client.subscribe(*filters) == [1] * len(filters)
+        return client
+
+    def close(self) -> None:
+        for client in self._made:
+            client.close()

@@ -26,6 +26,7 @@ from tests.harness import DeviceCertificate, RunningServer
 from tests.registry.e2e_support import (
     NOT_AUTHORIZED,
     Cli,
+    Clients,
     Device,
     OpensslCA,
     allow,
@@ -38,38 +39,6 @@ REVOCATION_TIMEOUT = 5.0
 """How long a registry change may take to reach a live connection (the issue asks for a second)."""
 
 CONNECT_OWN_CLIENT_ID = allow("iot:Connect", "arn:aws:iot:*:*:client/${iot:ClientId}")
-
-
-class Clients:
-    """Makes paho clients for one test and closes them all when it ends."""
-
-    def __init__(self, server: RunningServer) -> None:
-        self.server = server
-        self._made: list[PahoClient] = []
-
-    def device(self, client_id: str, device: DeviceCertificate, version: int = V5, **kwargs: Any) -> Device:
-        client = Device(self.server, client_id, version=version, device=device, **kwargs)
-        self._made.append(client)
-        return client
-
-    def connected(
-        self, client_id: str, device: DeviceCertificate, version: int = V5, **kwargs: Any
-    ) -> Device:
-        client = self.device(client_id, device, version, **kwargs)
-        client.connect()
-        return client
-
-    def listener(self, *filters: str) -> PahoClient:
-        """A client on the insecure port (anonymous, unrestricted), subscribed to ``filters``."""
-        client = PahoClient(self.server, f"listener-{uuid.uuid4().hex[:8]}", transport="insecure")
-        self._made.append(client)
-        client.connect()
-        assert client.subscribe(*filters) == [1] * len(filters)
-        return client
-
-    def close(self) -> None:
-        for client in self._made:
-            client.close()
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ import pytest
 from awscrt.exceptions import AwsCrtError
 from awsiot import mqtt_connection_builder
 
-from tests.broker.clients import TIMEOUT, V5, V311, PahoClient, Will, event_body, on_topic
+from tests.broker.clients import TIMEOUT, V5, V311, Will, event_body, on_topic
 from tests.harness import DeviceCertificate, RunningServer
-from tests.registry.e2e_support import NOT_AUTHORIZED, Device, allow, policy_document
+from tests.registry.e2e_support import NOT_AUTHORIZED, Clients, allow, policy_document
 
 ATTRIBUTES = "iot:ConnectAttributes"
 
@@ -46,31 +46,11 @@ WILL_ON_OWN_STATUS_TOPIC = policy_document(
 )
 
 
-class Clients:
-    def __init__(self, server: RunningServer) -> None:
-        self.server = server
-        self.made: list[PahoClient] = []
-
-    def attempt(self, device: DeviceCertificate, version: int, **kwargs: Any) -> int | None:
-        """The CONNACK reason code (paho reports 3.1.1's return code 5 as 0x87), None when none came."""
-        client = Device(self.server, f"ca-{uuid.uuid4().hex[:10]}", version=version, device=device, **kwargs)
-        self.made.append(client)
-        return client.attempt()
-
-    def listener(self, *filters: str) -> PahoClient:
-        client = PahoClient(self.server, f"listener-{uuid.uuid4().hex[:8]}", transport="insecure")
-        self.made.append(client)
-        client.connect()
-        assert client.subscribe(*filters) == [1] * len(filters)
-        return client
-
-
 @pytest.fixture
 def clients(shared_server: RunningServer) -> Iterator[Clients]:
     made = Clients(shared_server)
     yield made
-    for client in made.made:
-        client.close()
+    made.close()
 
 
 @pytest.fixture(scope="module")
@@ -96,8 +76,7 @@ def test_the_refusal_is_a_connect_failed_event(
 ) -> None:
     client_id = f"persistent-{uuid.uuid4().hex[:8]}"
     listener = clients.listener(f"$aws/events/presence/connect_failed/{client_id}")
-    device = Device(shared_server, client_id, version=V5, device=no_persistent, session_expiry=60)
-    clients.made.append(device)
+    device = clients.device(client_id, no_persistent, V5, session_expiry=60)
     assert device.attempt() == NOT_AUTHORIZED
     failed = event_body(listener.wait_for(on_topic(f"$aws/events/presence/connect_failed/{client_id}")))
     assert failed["connectFailureReason"] == "AUTHORIZATION_FAILED"
@@ -145,9 +124,7 @@ def test_last_will_topic_admits_a_will_only_on_the_topic_the_policy_names(
 
     def attempt(client_id: str, will_topic: str | None, version: int) -> int | None:
         will = Will(will_topic, b"offline") if will_topic is not None else None
-        client = Device(shared_server, client_id, version=version, device=device, will=will)
-        clients.made.append(client)
-        return client.attempt()
+        return clients.device(client_id, device, version, will=will).attempt()
 
     for version in (V311, V5):
         client_id = f"lamp-{uuid.uuid4().hex[:8]}"
@@ -162,10 +139,7 @@ def test_an_admitted_will_is_published_when_the_connection_drops(
     device = shared_server.issue_certificate("will-topic-drop", policy=WILL_ON_OWN_STATUS_TOPIC)
     client_id = f"lamp-{uuid.uuid4().hex[:8]}"
     listener = clients.listener(f"status/{client_id}")
-    lamp = Device(
-        shared_server, client_id, version=V5, device=device, will=Will(f"status/{client_id}", b"offline")
-    )
-    clients.made.append(lamp)
+    lamp = clients.device(client_id, device, V5, will=Will(f"status/{client_id}", b"offline"))
     assert lamp.attempt() == 0
     lamp.drop()
     assert listener.wait_for(on_topic(f"status/{client_id}")).payload == b"offline"

@@ -7,7 +7,6 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import botocore.exceptions
 import paho.mqtt.client as mqtt
 import pytest
@@ -15,6 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.api.test_e2e_api import aws
 from tests.harness import RunningServer
+from tests.registry.e2e_support import cli_json, profile_iot
 
 
 @pytest.fixture
@@ -26,17 +26,7 @@ def server(server_factory: Callable[..., RunningServer], database_url: str | Non
 
 @pytest.fixture
 def iot(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", server.endpoints["credentials_file"])
-    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    session = boto3.Session(profile_name="corral")
-    return session.client("iot", endpoint_url=f"http://{server.endpoints['http']}")
-
-
-def cli_json(server: RunningServer, *args: str) -> Any:
-    result = aws(server, "iot", *args)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else None
+    return profile_iot(server, monkeypatch)
 
 
 def test_thing_lifecycle_with_the_aws_cli(server: RunningServer) -> None:

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import botocore.exceptions
 import pytest
 from cryptography import x509
@@ -20,6 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
 from tests.api.test_e2e_api import aws
 from tests.harness import RunningServer
+from tests.registry.e2e_support import cli_json, profile_iot
 
 
 @pytest.fixture
@@ -30,17 +30,7 @@ def server(server_factory: Callable[..., RunningServer], database_url: str | Non
 
 @pytest.fixture
 def iot(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", server.endpoints["credentials_file"])
-    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    session = boto3.Session(profile_name="corral")
-    return session.client("iot", endpoint_url=f"http://{server.endpoints['http']}")
-
-
-def cli(server: RunningServer, *args: str) -> Any:
-    result = aws(server, "iot", *args)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else None
+    return profile_iot(server, monkeypatch)
 
 
 def error_code(call: Callable[[], object]) -> tuple[str, str]:
@@ -65,8 +55,8 @@ def test_policy_version_ids_are_never_given_twice(server: RunningServer, iot: An
     assert iot.create_policy_version(policyName="p", policyDocument=policy("v2"))["policyVersionId"] == "2"
     iot.delete_policy_version(policyName="p", policyVersionId="2")
     # The aws CLI sees the next id after the deleted newest one.
-    created = cli(server, "create-policy-version", "--policy-name", "p", "--policy-document", policy("v3"),
-                  "--set-as-default")  # fmt: skip
+    created = cli_json(server, "create-policy-version", "--policy-name", "p",
+                       "--policy-document", policy("v3"), "--set-as-default")  # fmt: skip
     assert (created["policyVersionId"], created["isDefaultVersion"]) == ("3", True)
     versions = iot.list_policy_versions(policyName="p")["policyVersions"]
     assert [(v["versionId"], v["isDefaultVersion"]) for v in versions] == [("3", True), ("1", False)]
@@ -93,9 +83,9 @@ def test_update_thing_type_with_propagating_attributes(server: RunningServer, io
     swapped = {
         "propagatingAttributes": [{"userPropertyKey": "thing", "connectionAttribute": "iot:Thing.ThingName"}]
     }
-    assert cli(server, "update-thing-type", "--thing-type-name", "Sensor", "--thing-type-properties",
-               json.dumps({"mqtt5Configuration": swapped})) is None  # fmt: skip
-    described = cli(server, "describe-thing-type", "--thing-type-name", "Sensor")
+    assert cli_json(server, "update-thing-type", "--thing-type-name", "Sensor", "--thing-type-properties",
+                    json.dumps({"mqtt5Configuration": swapped})) is None  # fmt: skip
+    described = cli_json(server, "describe-thing-type", "--thing-type-name", "Sensor")
     assert described["thingTypeProperties"] == {
         "thingTypeDescription": "a sensor",
         "searchableAttributes": [],
@@ -159,8 +149,8 @@ def test_certificate_from_csr_keeps_the_subject(server: RunningServer, tmp_path:
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
     csr = x509.load_pem_x509_csr(csr_file.read_bytes())
-    out = cli(server, "create-certificate-from-csr", "--certificate-signing-request", f"file://{csr_file}",
-              "--set-as-active")  # fmt: skip
+    out = cli_json(server, "create-certificate-from-csr", "--certificate-signing-request", f"file://{csr_file}",
+                   "--set-as-active")  # fmt: skip
     cert = x509.load_pem_x509_certificate(out["certificatePem"].encode())
     assert cert.subject == csr.subject
     assert cert.subject.public_bytes() == csr.subject.public_bytes()
@@ -184,5 +174,5 @@ def test_certificate_from_csr_keeps_the_subject(server: RunningServer, tmp_path:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    described = cli(server, "describe-certificate", "--certificate-id", out["certificateId"])
+    described = cli_json(server, "describe-certificate", "--certificate-id", out["certificateId"])
     assert described["certificateDescription"]["status"] == "ACTIVE"

@@ -9,16 +9,14 @@ mixed-case names below would break under a locale's collation.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.api.test_e2e_api import AWS, corral_env
-from tests.conftest import PostgresServer
-from tests.harness import RunningServer, make_server
+from tests.conftest import server_per_store
+from tests.harness import RunningServer
+from tests.registry.e2e_support import Cli
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -26,38 +24,12 @@ def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
     """One server per store for the whole module (each test uses names of its own)."""
-    url: str | None = None
-    postgres: PostgresServer | None = None
-    if request.param == "postgresql":
-        postgres = request.getfixturevalue("postgres_server")
-        url = postgres.create_database()
-    extra = ("--database-url", url) if url else ()
-    running = make_server(tmp_path_factory.mktemp(f"groups-{request.param}"), extra_args=extra).start()
-    yield running
-    running.stop()
-    if postgres is not None and url is not None:
-        postgres.drop_database(url)
+    yield from server_per_store(request, tmp_path_factory, "groups")
 
 
 @pytest.fixture(scope="module")
 def iot(server: RunningServer) -> Any:
     return server.iot()
-
-
-class Cli:
-    def __init__(self, server: RunningServer) -> None:
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        self.env.update(corral_env(server))
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [AWS, "iot", *args], capture_output=True, text=True, timeout=60, env=self.env, check=False
-        )
-
-    def __call__(self, *args: str) -> Any:
-        result = self.run(*args)
-        assert result.returncode == 0, f"aws iot {' '.join(args)}: {result.stderr}"
-        return json.loads(result.stdout) if result.stdout.strip() else None
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ with shadows" (device-shadow-data-flow) and "Simulating Device Shadow service co
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,13 +28,6 @@ from tests.shadows.shadow_support import (
     shadow_client,
     wall_clock,
 )
-
-
-@pytest.fixture
-def pool() -> Iterator[ClientPool]:
-    clients = ClientPool()
-    yield clients
-    clients.close()
 
 
 @pytest.fixture(scope="module")
