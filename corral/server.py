@@ -45,9 +45,10 @@ from corral.functions.api import LambdaAPI
 from corral.functions.service import FunctionCredentials, FunctionService
 from corral.oneclick import factory as oneclick_factory
 from corral.oneclick.api import OneClickAPI
-from corral.oneclick.callbacks import UndeliveredCallbacks
 from corral.oneclick.devices import DeviceService
+from corral.oneclick.dispatch import ServiceDispatcher, SnsNotifier
 from corral.oneclick.ingest import ClickIngest
+from corral.oneclick.metrics import CloudWatchSink, EventMetrics
 from corral.oneclick.projects import ProjectService
 from corral.registry.broker_auth import PolicyAuthorizer, RegistryAuthenticator
 from corral.registry.cas import CACertificates
@@ -387,8 +388,10 @@ class CorralServer:
         )  # fmt: skip
         if resumed := await self.sns.resume():
             log.info("resumed %d SNS deliveries", resumed)
-        # AWS IoT 1-Click. TODO(issue 7, callbacks): a dispatcher delivering to functions and SNS.
-        devices = DeviceService(store, config.account_id, config.region, UndeliveredCallbacks())
+        # AWS IoT 1-Click: callbacks to functions and (SendSMS, SendEmail) SNS; metrics into CloudWatch.
+        oneclick_metrics = EventMetrics(CloudWatchSink(self.cloudwatch))
+        dispatcher = ServiceDispatcher(functions, SnsNotifier(self.sns), oneclick_metrics)
+        devices = DeviceService(store, config.account_id, config.region, dispatcher, metrics=oneclick_metrics)
         projects = ProjectService(store, config.account_id, config.region, config.oneclick)
         self.oneclick = OneClickAPI(keys, devices, projects)
         registry = self.registry.handler

@@ -5,18 +5,14 @@ setDeviceHealthMonitorCallback) names: a Lambda function ARN (a local function) 
 predefined actions, "send SMS" / "send e-mail" (through SNS). The device service hands every event that
 should reach a callback to a dispatcher and never waits for the callback itself.
 
-Only the interface and two plain implementations live here. Delivering to functions (``FunctionService
-.invoke``) and to SNS is the dispatcher the server will wire once those services are in (docs: issue 7, step
-4); until then the server uses :class:`UndeliveredCallbacks`, which logs and counts.
+The interface and a recording implementation (tests) live here; the server's dispatcher, delivering to
+functions and through SNS, is :class:`corral.oneclick.dispatch.ServiceDispatcher`.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,19 +39,3 @@ class RecordingDispatcher:
 
     async def dispatch(self, delivery: CallbackDelivery) -> None:
         self.deliveries.append(delivery)
-
-
-@dataclass
-class UndeliveredCallbacks:
-    """The server's dispatcher until functions and SNS are wired: logs each event it could not deliver."""
-
-    undelivered: int = 0
-
-    async def dispatch(self, delivery: CallbackDelivery) -> None:
-        self.undelivered += 1
-        log.warning(
-            "1-Click %s of %s for %r not delivered: callbacks are not wired to functions/SNS yet",
-            delivery.kind,
-            delivery.device_id,
-            delivery.callback,
-        )

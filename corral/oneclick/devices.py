@@ -53,6 +53,7 @@ from corral.oneclick.events import (
     reported_time,
     std_event,
 )
+from corral.oneclick.metrics import EventMetrics
 from corral.oneclick.products import PRODUCTS, Product
 from corral.oneclick.projects import placement_of
 from corral.store.engine import Store
@@ -96,11 +97,13 @@ class DeviceService:
         region: str,
         dispatcher: CallbackDispatcher | None = None,
         clock: Callable[[], float] = time.time,
+        metrics: EventMetrics | None = None,
     ) -> None:
         self.store = store
         self.account_id = account_id
         self.region = region
         self.dispatcher: CallbackDispatcher = dispatcher or RecordingDispatcher()
+        self.metrics = metrics or EventMetrics()
         self.clock = clock
         self._pending: dict[str, set[asyncio.Task[RecordedClick | None]]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -420,14 +423,22 @@ class DeviceService:
                     )
                 )
                 await conn.execute(self._set(device_id).values(clicks=row.clicks + 1))
-                live = row.claim_state == CLAIMED and bool(row.enabled) and row.account_id is not None
-                placement = await placement_of(conn, row.account_id, self.region, device_id) if live else None
+                claimed = row.claim_state == CLAIMED and row.account_id is not None
+                placed = await placement_of(conn, row.account_id, self.region, device_id) if claimed else None
+        live = claimed and bool(row.enabled)
+        placement = placed if live else None
         event = click_event(device_id, row.device_type, click_type, reported, life, placement)
+        project = placed.project_name if placed is not None else None
+        product = PRODUCTS[row.product_type].name if row.product_type in PRODUCTS else row.product_type
+        if claimed:
+            await self.metrics.event(
+                device_event="buttonClicked", device_type=row.device_type, product_type=product,
+                project_name=project, remaining_life=life, at=now,
+            )  # fmt: skip
         if not live:
             return RecordedClick(text, event, False)
         callbacks = dict(row.callbacks)
         target = on_click_callback(placement, callbacks)
-        project = placement.project_name if placement is not None else None
         if target is not None:
             await self._dispatch(
                 CallbackDelivery(row.account_id, device_id, ON_CLICK, target, event, project)
@@ -436,6 +447,10 @@ class DeviceService:
         threshold = _threshold(monitor)
         if threshold is not None and crossed_below(before, life, threshold):
             health = health_event(device_id, row.device_type, life, threshold, placement)
+            await self.metrics.event(
+                device_event="deviceHealthMonitor", device_type=row.device_type, product_type=product,
+                project_name=project, remaining_life=None, at=now,
+            )  # fmt: skip
             await self._dispatch(
                 CallbackDelivery(row.account_id, device_id, HEALTH_MONITOR, monitor, health, project)
             )

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from corral.oneclick.actions import template_problem
 from corral.oneclick.common import arn, arn_resource, epoch_seconds, next_token, page_bounds
 from corral.oneclick.errors import InvalidRequest, ResourceConflict, ResourceNotFound
 from corral.oneclick.events import Placement
@@ -126,10 +127,21 @@ class ProjectService:
                 f"A placement template can have at most {self.settings.max_device_templates} device templates"
             )
 
+    @staticmethod
+    def _check_actions(device_templates: Mapping[str, Any], default_attributes: Mapping[str, str]) -> None:
+        """A predefined action's fields are required default attributes (actions.py)."""
+        for name, template in device_templates.items():
+            problem = template_problem(name, template, default_attributes)
+            if problem is not None:
+                raise InvalidRequest(problem)
+
     async def create_project(self, params: Params) -> Params:
         name = params["projectName"]
         template = params.get("placementTemplate") or {}
         self._check_template(template)
+        self._check_actions(
+            _templates(template.get("deviceTemplates")), dict(template.get("defaultAttributes") or {})
+        )
         now = self.clock()
         async with self.store.begin() as conn:
             count = await conn.scalar(
@@ -194,7 +206,11 @@ class ProjectService:
             if template.get("deviceTemplates") is not None:
                 values["device_templates"] = _templates(template["deviceTemplates"])
         async with self.store.begin() as conn:
-            await self._project(conn, name)
+            row = await self._project(conn, name)
+            self._check_actions(
+                values.get("device_templates", _templates(row.device_templates)),
+                values.get("default_attributes", dict(row.default_attributes)),
+            )
             await conn.execute(
                 update(P)
                 .where(and_(P.c.account_id == self.account_id, P.c.project_name == name))
