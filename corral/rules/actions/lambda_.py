@@ -1,9 +1,10 @@
 """The lambda action: the statement's output handed to a function, invoked asynchronously (``Event``).
 
 AWS (developerguide/lambda-rule-action.html): ``functionArn`` (required, templates). AWS invokes the function
-asynchronously; so does Corral, through ``corral.functions``' FunctionService. An invocation the service
-refuses (unknown function, throttled, payload not JSON...) or a result with ``function_error`` is a failed
-action: retried, then reported to the error action.
+asynchronously; so does Corral, through ``corral.functions``' FunctionService or, with ``[services.lambda]``
+in corral.toml, an external Lambda endpoint through boto3. An invocation the service refuses (unknown
+function, throttled, payload not JSON...; AWSServiceError or botocore's errors) or a result with
+``function_error`` is a failed action: retried, then reported to the error action.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from corral.errors import AWSServiceError
 from corral.rules.actions.base import ActionContext, ActionError, ActionServices, require_str
+from corral.rules.actions.calls import call
 from corral.rules.templates import Template, TemplateCompiler
 
 
@@ -29,9 +30,11 @@ class LambdaAction:
         if functions is None:
             raise ActionError("Functions are not available on this server", arn)
         try:
-            result = await functions.invoke(arn, payload, "Event")
-        except AWSServiceError as exc:
-            raise ActionError(f"Failed to invoke the function: {exc.code}: {exc.message}", arn) from exc
+            # The embedded FunctionService raises AWSServiceError; external mode's boto3 adapter botocore's
+            # errors: call() makes either "{code}: {message}".
+            result = await call(functions.invoke(arn, payload, "Event"), arn)
+        except ActionError as exc:
+            raise ActionError(f"Failed to invoke the function: {exc.message}", arn) from exc
         error = getattr(result, "function_error", None)
         if error:
             raise ActionError(f"The function failed ({error})", arn)
