@@ -1,7 +1,9 @@
 """AWS IoT 1-Click on Corral: a factory for devices, claims, projects, placements and templates, device
 methods, and click events turned into the events the 1-Click guide documents.
 
-``products`` (what a factory can make), ``events`` (the pure event algebra), ``callbacks`` (where events go),
+``products`` (what a factory can make), ``events`` (the pure event algebra), ``callbacks`` (where events go:
+the interface), ``actions`` (what a callback names), ``dispatch`` (the server's dispatcher: functions, SMS and
+e-mail), ``metrics`` (TotalEvents, RemainingLife, CallbackInvocationErrors),
 ``devices`` and ``projects`` (the two services, one per AWS API), ``ingest`` (clicks arriving on the
 broker), ``factory`` (Corral's own manufacturing endpoint), ``api`` (the two AWS APIs from the models we
 declare in ``models/``), ``button`` (a simulated Enterprise Button) and ``aws_models`` (installing botocore's
