@@ -6,6 +6,15 @@ rule a message matches runs in its own task (evaluation, then the actions side b
 exponential backoff, then the error action with AWS's error message if any failed), so a slow action slows
 nothing but itself.
 
+The common rule needs no task: when its statement calls no external function and every action can run
+without awaiting (``CompiledRule.sync_actions``: republish without external functions in its templates),
+the run is one ``loop.call_soon`` callback instead, scheduled exactly where the task's first step would
+have been, so runs and the messages they publish keep their order, and a republish never re-enters the
+broker's ``publish`` from inside its hook. An action that fails there continues as a task (the retries,
+then the error action), as it would have: the fast path changes what a run costs, never what it does. A
+run's trace id (``traceid()``, the error action's ``cloudwatchTraceId``) and its MQTT properties
+(``get_mqtt_property``) are built when first read.
+
 Basic Ingest: a message on ``$aws/rules/{ruleName}/rest`` reaches no subscriber (the broker skips them) and
 runs that one rule, if it exists and is enabled, whatever its FROM clause; the rule sees the topic without
 the ``$aws/rules/{ruleName}/`` prefix (``topic()``), as AWS documents.
@@ -22,8 +31,9 @@ import base64
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -32,6 +42,7 @@ from corral.broker.message import Message
 from corral.broker.topics import RULES_PREFIX, SubscriptionTrie
 from corral.mqtt.properties import Properties
 from corral.rules.actions import Action, ActionContext, ActionError, ActionServices
+from corral.rules.actions.base import sync_run
 from corral.rules.engine import SqlEngine, Statement
 from corral.rules.settings import RulesSettings
 from corral.rules.sql.context import EvalContext
@@ -53,6 +64,24 @@ class CompiledRule:
     actions: tuple[Action, ...]
     error_action: Action | None
     disabled: bool
+    sync_actions: tuple[SyncRun, ...] | None = field(init=False, repr=False, compare=False)
+    """The actions' ``run_sync`` when the rule takes the fast path (:func:`takes_fast_path`), else None."""
+
+    def __post_init__(self) -> None:
+        runs = tuple(sync_run(action) for action in self.actions)
+        fast = len(runs) <= 1 and not self.statement.uses_external and all(run is not None for run in runs)
+        object.__setattr__(self, "sync_actions", tuple(r for r in runs if r is not None) if fast else None)
+
+
+SyncRun = Callable[[bytes, ActionContext], None]
+
+
+def takes_fast_path(rule: CompiledRule) -> bool:
+    """Whether the rule runs without a task: its statement calls no external function (no worker thread) and
+    its one action can run without awaiting (``runs_sync``). Several actions run side by side, each in a
+    task of its own, so such a rule keeps the task path (and its actions' place among the loop's callbacks).
+    The error action does not matter: a failure leaves the fast path."""
+    return rule.sync_actions is not None
 
 
 @dataclass(slots=True)
@@ -94,6 +123,9 @@ class RulesRunner:
         self._matches: dict[str, list[CompiledRule]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Fast-path runs scheduled (call_soon) and not yet started; none starts once the runner is closing.
+        self._scheduled = 0
+        self._closing = False
 
     # -- the rule set --------------------------------------------------------------------------------
 
@@ -144,15 +176,21 @@ class RulesRunner:
 
     def _spawn(self, rule: CompiledRule, message: Message, topic: str, now_ms: int) -> None:
         self.stats.matched += 1
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
-        task = self._loop.create_task(self.run_rule(rule, message, topic, now_ms))
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        if rule.sync_actions is not None:
+            self._scheduled += 1
+            loop.call_soon(self._run_sync, rule, message, topic, now_ms)
+            return
+        self._track(loop.create_task(self.run_rule(rule, message, topic, now_ms)))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def run_rule(self, rule: CompiledRule, message: Message, topic: str, now_ms: int) -> None:
-        """One rule for one message: evaluate, run the actions, report failures to the error action."""
-        ctx = EvalContext(
+    def _context(self, rule: CompiledRule, message: Message, topic: str, now_ms: int) -> EvalContext:
+        return _MessageContext(
             topic=topic,
             payload=message.payload,
             timestamp_ms=now_ms,
@@ -163,10 +201,13 @@ class RulesRunner:
             client_id=message.sender,
             principal=message.principal,
             source_ip=message.source_ip,
-            trace_id=str(uuid.uuid4()),
-            properties=mqtt_properties(message.properties),
+            properties=_NO_PROPERTIES if message.properties is None else _LazyProperties(message.properties),
             external=self._call_external,
         )
+
+    async def run_rule(self, rule: CompiledRule, message: Message, topic: str, now_ms: int) -> None:
+        """One rule for one message: evaluate, run the actions, report failures to the error action."""
+        ctx = self._context(rule, message, topic, now_ms)
         try:
             if rule.statement.uses_external:
                 result = await asyncio.to_thread(rule.statement.evaluate, ctx)
@@ -176,8 +217,7 @@ class RulesRunner:
                 return
             payload = self.engine.output_payload(result)
         except Exception:
-            self.stats.evaluation_errors += 1
-            log.warning("rule %s: evaluating the statement failed on %s", rule.name, topic, exc_info=True)
+            self._evaluation_failed(rule, topic)
             return
         actions = ActionContext(ctx, message)
         if len(rule.actions) == 1:
@@ -187,10 +227,79 @@ class RulesRunner:
             outcomes = await asyncio.gather(*(self._attempt(rule, a, payload, actions) for a in rule.actions))
         failures = [failure for failure in outcomes if failure is not None]
         if failures and rule.error_action is not None:
-            report = error_message(rule.name, topic, ctx.trace_id, message, failures)
-            failure = await self._attempt(rule, rule.error_action, report, actions, retries=0)
-            if failure is not None:
-                log.warning("rule %s: the error action failed too: %s", rule.name, failure["errorMessage"])
+            await self._report(rule, failures, actions)
+
+    def _run_sync(self, rule: CompiledRule, message: Message, topic: str, now_ms: int) -> None:
+        """``run_rule`` for a rule on the fast path, as a loop callback: the same steps without awaiting,
+        until an action fails."""
+        self._scheduled -= 1
+        sync_actions = rule.sync_actions
+        if self._closing or sync_actions is None:
+            return
+        ctx = self._context(rule, message, topic, now_ms)
+        try:
+            result = rule.statement.evaluate(ctx)
+            if result is self.engine.no_match:
+                return
+            payload = self.engine.output_payload(result)
+        except Exception:
+            self._evaluation_failed(rule, topic)
+            return
+        actions = ActionContext(ctx, message)
+        failed: list[tuple[Action, ActionError]] = []
+        for action, run in zip(rule.actions, sync_actions, strict=True):
+            try:
+                run(payload, actions)
+            except Exception as exc:
+                failed.append((action, self._action_error(rule, action, exc)))
+        if not failed:
+            return
+        if self.settings.action_retries > 0:
+            self._track(self._loop_or_running().create_task(self._retry(rule, payload, actions, failed)))
+            return
+        failures = [self._failure(rule, action, error, 1) for action, error in failed]
+        error_action = rule.error_action
+        if error_action is None:
+            return
+        run_error = sync_run(error_action)
+        if run_error is None:
+            self._track(self._loop_or_running().create_task(self._report(rule, failures, actions)))
+            return
+        report = error_message(rule.name, actions.eval.topic, actions.eval.trace_id, message, failures)
+        try:
+            run_error(report, actions)
+        except Exception as exc:
+            failure = self._failure(rule, error_action, self._action_error(rule, error_action, exc), 1)
+            log.warning("rule %s: the error action failed too: %s", rule.name, failure["errorMessage"])
+
+    async def _retry(
+        self,
+        rule: CompiledRule,
+        payload: bytes,
+        ctx: ActionContext,
+        failed: list[tuple[Action, ActionError]],
+    ) -> None:
+        """The fast path's failed action (there is one at most), from its second attempt on, then the error
+        action: what ``run_rule`` does after the first attempt."""
+        outcomes = [await self._attempt(rule, action, payload, ctx, failed=error) for action, error in failed]
+        failures = [failure for failure in outcomes if failure is not None]
+        if failures and rule.error_action is not None:
+            await self._report(rule, failures, ctx)
+
+    async def _report(self, rule: CompiledRule, failures: list[Failure], ctx: ActionContext) -> None:
+        """The error action, once, with every failed action of one run."""
+        assert rule.error_action is not None
+        report = error_message(rule.name, ctx.eval.topic, ctx.eval.trace_id, ctx.message, failures)
+        failure = await self._attempt(rule, rule.error_action, report, ctx, retries=0)
+        if failure is not None:
+            log.warning("rule %s: the error action failed too: %s", rule.name, failure["errorMessage"])
+
+    def _loop_or_running(self) -> asyncio.AbstractEventLoop:
+        return self._loop if self._loop is not None else asyncio.get_running_loop()
+
+    def _evaluation_failed(self, rule: CompiledRule, topic: str) -> None:
+        self.stats.evaluation_errors += 1
+        log.warning("rule %s: evaluating the statement failed on %s", rule.name, topic, exc_info=True)
 
     async def _attempt(
         self,
@@ -199,27 +308,39 @@ class RulesRunner:
         payload: bytes,
         ctx: ActionContext,
         retries: int | None = None,
+        failed: ActionError | None = None,
     ) -> Failure | None:
         """Runs an action until it succeeds or its retries are spent; the failure AWS's error action
-        reports, or None."""
+        reports, or None. ``failed``: the first attempt was made already (the fast path) and failed so."""
         settings = self.settings
         retries = settings.action_retries if retries is None else retries
-        last = ActionError("not run", "")
-        for attempt in range(retries + 1):
+        last = failed
+        for attempt in range(0 if failed is None else 1, retries + 1):
             if attempt:
                 delay = settings.retry_base_delay * 2 ** (attempt - 1)
                 await asyncio.sleep(min(delay, settings.retry_max_delay))
             try:
                 await action.run(payload, ctx)
                 return None
-            except ActionError as exc:
-                last = exc
             except Exception as exc:
-                log.exception("rule %s: %s failed unexpectedly", rule.name, action.failed_action)
-                last = ActionError(f"{type(exc).__name__}: {exc}", "")
+                last = self._action_error(rule, action, exc)
+        assert last is not None
+        return self._failure(rule, action, last, retries + 1)
+
+    @staticmethod
+    def _action_error(rule: CompiledRule, action: Action, exc: Exception) -> ActionError:
+        """The ActionError an attempt ended with (an unexpected exception is logged and becomes one)."""
+        if isinstance(exc, ActionError):
+            return exc
+        log.error("rule %s: %s failed unexpectedly", rule.name, action.failed_action, exc_info=exc)
+        return ActionError(f"{type(exc).__name__}: {exc}", "")
+
+    def _failure(self, rule: CompiledRule, action: Action, last: ActionError, attempts: int) -> Failure:
+        """An action whose attempts are spent: counted, logged, and its entry in the error action's
+        ``failures``."""
         self.stats.action_failures += 1
         log.warning(
-            "rule %s: %s failed after %d attempt(s): %s", rule.name, action.failed_action, retries + 1,
+            "rule %s: %s failed after %d attempt(s): %s", rule.name, action.failed_action, attempts,
             last.message,
         )  # fmt: skip
         return {
@@ -273,6 +394,7 @@ class RulesRunner:
     # -- shutdown ------------------------------------------------------------------------------------
 
     async def close(self) -> None:
+        self._closing = True
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -281,8 +403,11 @@ class RulesRunner:
 
     async def idle(self) -> None:
         """Waits until every rule run started so far (and the runs they started) has finished (tests)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        while self._tasks or self._scheduled:
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            else:
+                await asyncio.sleep(0)  # the fast path's callbacks run before this coroutine resumes
 
 
 def error_message(
@@ -299,6 +424,55 @@ def error_message(
         "failures": failures,
     }
     return orjson.dumps(body)
+
+
+_TRACE_ID_SLOT: Any = EvalContext.__dict__["trace_id"]
+
+
+class _MessageContext(EvalContext):
+    """The runner's EvalContext: the trace id is a fresh UUID made when first read (``traceid()``, the error
+    action's ``cloudwatchTraceId``), not for every run."""
+
+    __slots__ = ()
+
+    @property
+    def trace_id(self) -> str:
+        value: str = _TRACE_ID_SLOT.__get__(self, _MessageContext)
+        if not value:
+            value = str(uuid.uuid4())
+            _TRACE_ID_SLOT.__set__(self, value)
+        return value
+
+    @trace_id.setter
+    def trace_id(self, value: str) -> None:
+        _TRACE_ID_SLOT.__set__(self, value)
+
+
+class _LazyProperties(Mapping[str, Any]):
+    """:func:`mqtt_properties` of a message, made when ``get_mqtt_property`` first reads them."""
+
+    __slots__ = ("_built", "_props")
+
+    def __init__(self, props: Properties) -> None:
+        self._props = props
+        self._built: dict[str, Any] | None = None
+
+    def _values(self) -> dict[str, Any]:
+        if self._built is None:
+            self._built = mqtt_properties(self._props)
+        return self._built
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+
+_NO_PROPERTIES: Mapping[str, Any] = MappingProxyType({})
 
 
 def mqtt_properties(props: Properties | None) -> dict[str, Any]:

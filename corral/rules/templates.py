@@ -12,13 +12,14 @@ AWS's rules (developerguide/iot-substitution-templates.html and each action's pa
 
 Each expression is compiled once, when the rule is created, as ``SELECT VALUE <expr> FROM '#'``; its value
 becomes text by AWS's conversion to String (an object or array as JSON), and Undefined becomes the empty
-string (as does Null). A field without ``${`` costs nothing per message.
+string (as does Null). A field without ``${`` costs nothing per message, and one whose expressions call
+no external function renders synchronously (``uses_external`` is False).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from corral.rules.engine import SqlEngine, SqlRefused, Statement
@@ -88,29 +89,46 @@ def _closing_brace(text: str, start: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """A compiled action field: ``render(ctx)`` gives its text for one message."""
+    """A compiled action field: ``render(ctx)`` gives its text for one message.
+
+    ``render`` is a closure built once from the pieces (a constant's text, a lone expression's conversion, or
+    the pieces joined), and ``is_constant`` and ``uses_external`` are worked out once too: an action asks them
+    per message."""
 
     source: str
     pieces: tuple[str | Statement, ...]
     to_text: Callable[[Any], str]
+    is_constant: bool = field(init=False)
+    uses_external: bool = field(init=False)
+    """An expression calls a function Corral hosts elsewhere: render off the event loop."""
+    render: Callable[[EvalContext], str] = field(init=False, repr=False, compare=False)
 
-    @property
-    def is_constant(self) -> bool:
-        return all(isinstance(piece, str) for piece in self.pieces)
+    def __post_init__(self) -> None:
+        statements = [piece for piece in self.pieces if not isinstance(piece, str)]
+        object.__setattr__(self, "is_constant", not statements)
+        object.__setattr__(self, "uses_external", any(s.uses_external for s in statements))
+        object.__setattr__(self, "render", _renderer(self.pieces, self.to_text))
 
-    @property
-    def uses_external(self) -> bool:
-        """An expression calls a function Corral hosts elsewhere: render off the event loop."""
-        return any(not isinstance(piece, str) and piece.uses_external for piece in self.pieces)
 
-    def render(self, ctx: EvalContext) -> str:
-        out: list[str] = []
-        for piece in self.pieces:
-            if isinstance(piece, str):
-                out.append(piece)
-            else:
-                out.append(self.to_text(piece.evaluate(ctx)))
-        return "".join(out)
+def _renderer(
+    pieces: tuple[str | Statement, ...], to_text: Callable[[Any], str]
+) -> Callable[[EvalContext], str]:
+    """``Template.render``: the fewest calls per message for the template's shape."""
+    if all(isinstance(piece, str) for piece in pieces):
+        return _literal("".join(piece for piece in pieces if isinstance(piece, str)))
+    if len(pieces) == 1 and not isinstance(pieces[0], str):
+        return _expression(pieces[0], to_text)
+    parts = [_literal(piece) if isinstance(piece, str) else _expression(piece, to_text) for piece in pieces]
+    return lambda ctx: "".join([part(ctx) for part in parts])
+
+
+def _literal(text: str) -> Callable[[EvalContext], str]:
+    return lambda _ctx: text
+
+
+def _expression(statement: Statement, to_text: Callable[[Any], str]) -> Callable[[EvalContext], str]:
+    evaluate = statement.evaluate
+    return lambda ctx: to_text(evaluate(ctx))
 
 
 class TemplateCompiler:

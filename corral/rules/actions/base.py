@@ -5,6 +5,10 @@ An action is built once, when its rule is created or loaded, from the action's J
 and compiles their substitution templates (a bad field is an :class:`ActionSpecError`, answered as
 ``InvalidRequestException``). ``run`` then sends one statement output; a failure raises :class:`ActionError`
 with what AWS's error action reports (``failedResource``, ``errorMessage``), and the runner retries it.
+
+An action that can also send without awaiting anything (republish, when none of its templates calls an
+external function) says so with ``runs_sync`` and offers ``run_sync(payload, ctx)``, which does what ``run``
+does; the runner then runs the rule without a task of its own (:func:`sync_run`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from corral.broker.limits import Limits
 from corral.broker.message import Message
@@ -96,10 +100,12 @@ class ActionContext:
     message: Message
 
     async def render(self, template: Template) -> str:
-        if template.is_constant:
-            return template.render(self.eval)
         if template.uses_external:
             return await asyncio.to_thread(template.render, self.eval)
+        return template.render(self.eval)
+
+    def render_sync(self, template: Template) -> str:
+        """A template that calls no external function (``not template.uses_external``), on this thread."""
         return template.render(self.eval)
 
 
@@ -110,6 +116,23 @@ class Action(Protocol):
         ...
 
     async def run(self, payload: bytes, ctx: ActionContext) -> None: ...
+
+
+class SyncAction(Action, Protocol):
+    """An action that may also run without awaiting: when ``runs_sync`` is True, ``run_sync`` does what
+    ``run`` does (the same result, the same :class:`ActionError`) on the caller's thread."""
+
+    @property
+    def runs_sync(self) -> bool: ...
+
+    def run_sync(self, payload: bytes, ctx: ActionContext) -> None: ...
+
+
+def sync_run(action: Action) -> Callable[[bytes, ActionContext], None] | None:
+    """The action's ``run_sync`` if it can run without awaiting anything, else None."""
+    if getattr(action, "runs_sync", False) is True:
+        return cast(SyncAction, action).run_sync
+    return None
 
 
 ActionFactory = Callable[[Mapping[str, Any], TemplateCompiler, ActionServices], Action]

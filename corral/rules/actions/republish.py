@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from corral.broker.message import Message
@@ -48,9 +48,46 @@ class RepublishAction:
     user_properties: tuple[tuple[Template, Template], ...]
     services: ActionServices
     failed_action: str = "RepublishAction"
+    runs_sync: bool = field(init=False)
+    """No template calls an external function: ``run_sync`` does the work, and ``run`` calls it."""
+
+    def __post_init__(self) -> None:
+        templates = [self.topic, *self.headers.values(), *(t for pair in self.user_properties for t in pair)]
+        object.__setattr__(self, "runs_sync", not any(t.uses_external for t in templates))
+
+    def run_sync(self, payload: bytes, ctx: ActionContext) -> None:
+        """``run`` without awaiting, for a republish whose templates call no external function."""
+        render = ctx.render_sync
+        topic = render(self.topic)
+        hops = self._hops(topic, ctx)
+        if hops is None:
+            return
+        props: Properties | None = None
+        if self.headers or self.user_properties:
+            props = self._header_properties({n: render(t) for n, t in self.headers.items()}, topic)
+            props.user_properties = [(render(key), render(value)) for key, value in self.user_properties]
+        self._publish(topic, payload, props, hops)
 
     async def run(self, payload: bytes, ctx: ActionContext) -> None:
+        if self.runs_sync:
+            self.run_sync(payload, ctx)
+            return
         topic = await ctx.render(self.topic)
+        hops = self._hops(topic, ctx)
+        if hops is None:
+            return
+        props: Properties | None = None
+        if self.headers or self.user_properties:
+            values = {name: await ctx.render(template) for name, template in self.headers.items()}
+            props = self._header_properties(values, topic)
+            props.user_properties = [
+                (await ctx.render(key), await ctx.render(value)) for key, value in self.user_properties
+            ]
+        self._publish(topic, payload, props, hops)
+
+    def _hops(self, topic: str, ctx: ActionContext) -> int | None:
+        """The republished message's hop count, or None when the loop is cut; ActionError for a topic that
+        cannot be republished to."""
         try:
             validate_topic_name(topic, self.services.limits)
         except TopicError as exc:
@@ -60,17 +97,17 @@ class RepublishAction:
         hops = ctx.message.hops + 1
         if hops > self.services.max_republish_hops:
             self.services.loops_cut(ctx.message, topic)
-            return
-        props = await self._properties(ctx, topic)
+            return None
+        return hops
+
+    def _publish(self, topic: str, payload: bytes, props: Properties | None, hops: int) -> None:
         message = Message(topic, payload, self.qos, False, props)
         message.hops = hops
         self.services.publish(message)
 
-    async def _properties(self, ctx: ActionContext, topic: str) -> Properties | None:
-        if not self.headers and not self.user_properties:
-            return None
+    def _header_properties(self, values: dict[str, str], topic: str) -> Properties:
+        """The MQTT 5 properties of the rendered ``headers`` (user properties are set by the caller)."""
         props = Properties()
-        values = {name: await ctx.render(template) for name, template in self.headers.items()}
         try:
             if (indicator := values.get("payloadFormatIndicator")) is not None:
                 props.payload_format_indicator = PAYLOAD_FORMATS[indicator]
@@ -94,9 +131,6 @@ class RepublishAction:
             raise ActionError("correlationData is not base64-encoded", topic) from exc
         except ValueError as exc:
             raise ActionError(f"Invalid messageExpiry {values.get('messageExpiry')!r}", topic) from exc
-        props.user_properties = [
-            (await ctx.render(key), await ctx.render(value)) for key, value in self.user_properties
-        ]
         return props
 
 
