@@ -96,8 +96,17 @@ def constant(value: Value) -> Expr:
     return Expr(fn=lambda _scope: value, const=True, value=value)
 
 
+_JSON_STARTS: Final = frozenset(b'{["-0123456789tfn')
+
+
 def parse_payload(payload: bytes) -> Value:
-    """A message payload as IoT SQL sees it: its JSON value, or the bytes themselves (Binary)."""
+    """A message payload as IoT SQL sees it: its JSON value, or the bytes themselves (Binary).
+
+    A payload whose first non-blank byte cannot start JSON is Binary without asking the parser: building
+    orjson's exception costs more than evaluating a simple statement."""
+    start = payload.lstrip(b" \t\r\n")[:1]
+    if not start or start[0] not in _JSON_STARTS:
+        return payload
     try:
         return orjson.loads(payload)
     except orjson.JSONDecodeError:
