@@ -43,6 +43,7 @@ from corral.broker.topics import RULES_PREFIX, SubscriptionTrie
 from corral.mqtt.properties import Properties
 from corral.rules.actions import Action, ActionContext, ActionError, ActionServices
 from corral.rules.actions.base import sync_run
+from corral.rules.actions.dynamodb import plain
 from corral.rules.engine import SqlEngine, Statement
 from corral.rules.settings import RulesSettings
 from corral.rules.sql.context import EvalContext
@@ -380,6 +381,8 @@ class RulesRunner:
             if getattr(result, "function_error", None):
                 return UNDEFINED
             return orjson.loads(result.payload) if result.payload else None
+        if name == "get_dynamodb" and self.services.dynamodb is not None and len(args) in (4, 6):
+            return await self._get_dynamodb(args)
         if name == "get_registry_data" and self.external.describe_thing is not None and args:
             from corral.errors import AWSServiceError
 
@@ -390,6 +393,21 @@ class RulesRunner:
             thing.pop("defaultClientId", None)
             return thing
         return UNDEFINED
+
+    async def _get_dynamodb(self, args: list[Any]) -> Any:
+        """``get_dynamodb(table, partitionKeyName, partitionKeyValue[, sortKeyName, sortKeyValue], roleArn)``:
+        the item as JSON, or Undefined when there is none (or the read fails: logged). A key value is typed by
+        its SQL type: a number is N, anything else S."""
+        assert self.services.dynamodb is not None
+        key = {str(args[1]): _key_attribute(args[2])}
+        if len(args) == 6:
+            key[str(args[3])] = _key_attribute(args[4])
+        try:
+            item = await self.services.dynamodb.get_item_simple(str(args[0]), key)
+        except Exception as exc:
+            log.warning("get_dynamodb(%s): %s", args[0], exc)
+            return UNDEFINED
+        return UNDEFINED if item is None else {name: plain(value) for name, value in item.items()}
 
     # -- shutdown ------------------------------------------------------------------------------------
 
@@ -408,6 +426,12 @@ class RulesRunner:
                 await asyncio.gather(*list(self._tasks), return_exceptions=True)
             else:
                 await asyncio.sleep(0)  # the fast path's callbacks run before this coroutine resumes
+
+
+def _key_attribute(value: Any) -> dict[str, str]:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"N": repr(value)}
+    return {"S": value if isinstance(value, str) else orjson.dumps(value).decode()}
 
 
 def error_message(

@@ -15,6 +15,7 @@ the table's schema or a NUMBER key that is not a number is a failed action.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -47,6 +48,29 @@ def attribute(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return {"M": {str(k): attribute(v) for k, v in value.items()}}
     raise TypeError(f"not a JSON value: {value!r}")
+
+
+def plain(value: Mapping[str, Any]) -> Any:
+    """A DynamoDB attribute value as JSON (what ``get_dynamodb()`` answers): numbers as Int or Decimal, sets
+    as arrays, binary as base64 text."""
+    ((kind, content),) = value.items()
+    if kind == "NULL":
+        return None
+    if kind in ("S", "BOOL"):
+        return content
+    if kind == "N":
+        number = Decimal(content)
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == "B":
+        return base64.b64encode(content).decode("ascii") if isinstance(content, bytes) else content
+    if kind == "L":
+        return [plain(item) for item in content]
+    if kind == "M":
+        return {name: plain(item) for name, item in content.items()}
+    if kind in ("SS", "NS", "BS"):
+        member = kind[0]
+        return [plain({member: item}) for item in content]
+    raise ValueError(f"not a DynamoDB attribute value: {value!r}")
 
 
 def payload_attribute(payload: bytes) -> dict[str, Any]:

@@ -130,6 +130,11 @@ class ExternalDynamoDb:
     async def delete_item_simple(self, table: str, key: Item) -> None:
         await self.boto.call("delete_item", TableName=table, Key=key)
 
+    async def get_item_simple(self, table: str, key: Item) -> Item | None:
+        answer = await self.boto.call("get_item", TableName=table, Key=key)
+        item: Item | None = answer.get("Item")
+        return item
+
 
 @dataclass(slots=True)
 class ExternalS3:

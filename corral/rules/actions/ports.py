@@ -43,6 +43,8 @@ class DynamoDbPort(Protocol):
 
     async def delete_item_simple(self, table: str, key: Item) -> None: ...
 
+    async def get_item_simple(self, table: str, key: Item) -> Item | None: ...
+
 
 class S3Port(Protocol):
     async def put_object(
