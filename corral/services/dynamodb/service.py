@@ -275,15 +275,7 @@ class DynamoDbService:
         if item_size(item) > MAX_ITEM_BYTES:
             raise ValidationException("Item size has exceeded the maximum allowed size")
         if existed:
-            await conn.execute(
-                update(dynamodb_items)
-                .where(
-                    *self._in_table(table),
-                    dynamodb_items.c.hash_key == key[0],
-                    dynamodb_items.c.range_key == key[1],
-                )
-                .values(item=to_json(item))
-            )
+            await conn.execute(update(dynamodb_items).where(*self._at(table, key)).values(item=to_json(item)))
         else:
             await conn.execute(
                 insert(dynamodb_items).values(
@@ -297,6 +289,23 @@ class DynamoDbService:
 
     async def _remove(self, conn: AsyncConnection, table: str, key: tuple[str, str]) -> None:
         await conn.execute(delete(dynamodb_items).where(*self._at(table, key)))
+
+    async def _keys(self, name: str) -> KeySchema:
+        async with self.store.read() as conn:
+            return (await self._table(conn, name)).keys
+
+    @contextlib.asynccontextmanager
+    async def _write_turn(
+        self, name: str, key: tuple[str, str], condition: Condition | None
+    ) -> AsyncIterator[tuple[AsyncConnection, Item | None]]:
+        """A transaction in which the item at ``key`` is this request's alone (its turn in this process, its
+        row locked on PostgreSQL): the connection and the item as it is, once ``condition`` holds for it."""
+        async with self._item_turn(name, key), self.store.begin() as conn:
+            await self._table(conn, name)
+            old = await self._load(conn, name, key, lock=True)
+            if condition is not None and not check(condition, old):
+                raise ConditionalCheckFailedException()
+            yield conn, old
 
     @staticmethod
     def _condition(params: dict[str, Any], compiler: Compiler) -> Condition | None:
@@ -321,14 +330,9 @@ class DynamoDbService:
         condition = self._condition(params, compiler)
         compiler.finish()
         returns = self._return_values(params, ("NONE", "ALL_OLD"))
-        async with self.store.read() as conn:
-            keys = (await self._table(conn, name)).keys
+        keys = await self._keys(name)
         key = keys.item_key(item)
-        async with self._item_turn(name, key), self.store.begin() as conn:
-            await self._table(conn, name)
-            old = await self._load(conn, name, key, lock=True)
-            if condition is not None and not check(condition, old):
-                raise ConditionalCheckFailedException()
+        async with self._write_turn(name, key, condition) as (conn, old):
             await self._store(conn, name, key, item, old is not None)
         return {"Attributes": old} if returns == "ALL_OLD" and old is not None else {}
 
@@ -351,14 +355,9 @@ class DynamoDbService:
         condition = self._condition(params, compiler)
         compiler.finish()
         returns = self._return_values(params, ("NONE", "ALL_OLD"))
-        async with self.store.read() as conn:
-            keys = (await self._table(conn, name)).keys
+        keys = await self._keys(name)
         key = keys.request_key(validate_item(params["Key"]))
-        async with self._item_turn(name, key), self.store.begin() as conn:
-            await self._table(conn, name)
-            old = await self._load(conn, name, key, lock=True)
-            if condition is not None and not check(condition, old):
-                raise ConditionalCheckFailedException()
+        async with self._write_turn(name, key, condition) as (conn, old):
             if old is not None:
                 await self._remove(conn, name, key)
         return {"Attributes": old} if returns == "ALL_OLD" and old is not None else {}
@@ -373,8 +372,7 @@ class DynamoDbService:
         if params.get("AttributeUpdates") is not None:
             raise ValidationException("Corral's DynamoDB takes UpdateExpression, not AttributeUpdates")
         returns = self._return_values(params, ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"))
-        async with self.store.read() as conn:
-            keys = (await self._table(conn, name)).keys
+        keys = await self._keys(name)
         request_key = validate_item(params["Key"])
         key = keys.request_key(request_key)
         if expression is not None:
@@ -384,11 +382,7 @@ class DynamoDbService:
                         f"One or more parameter values were invalid: Cannot update attribute "
                         f"{path.elements[0]}. This attribute is part of the key"
                     )
-        async with self._item_turn(name, key), self.store.begin() as conn:
-            await self._table(conn, name)
-            old = await self._load(conn, name, key, lock=True)
-            if condition is not None and not check(condition, old):
-                raise ConditionalCheckFailedException()
+        async with self._write_turn(name, key, condition) as (conn, old):
             base = old if old is not None else dict(request_key)
             new = apply_update(base, expression) if expression is not None else base
             await self._store(conn, name, key, new, old is not None)

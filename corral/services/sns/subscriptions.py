@@ -8,7 +8,8 @@ import re
 import secrets
 from collections.abc import Mapping
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from corral.services.common import iso_millis, new_message_id, parse_arn
 from corral.services.sns import filter_policy
@@ -143,16 +144,18 @@ class SubscriptionsMixin(OutboxMixin):
             )
         return self.subscription_arn(subscription)
 
+    async def _subscription_row(self, conn: AsyncConnection, subscription_id: str) -> RowMapping:
+        """The subscription's row; NotFound when there is none."""
+        query = select(sns_subscriptions).where(self._subscription_key(subscription_id))
+        row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            raise NotFound("Subscription does not exist")
+        return row
+
     async def unsubscribe(self, subscription_arn: str) -> None:
         subscription_id = self._subscription_id(subscription_arn)
         async with self.store.begin() as conn:
-            row = (
-                (await conn.execute(select(sns_subscriptions).where(self._subscription_key(subscription_id))))
-                .mappings()
-                .first()
-            )
-            if row is None:
-                raise NotFound("Subscription does not exist")
+            row = await self._subscription_row(conn, subscription_id)
             await conn.execute(delete(sns_subscriptions).where(self._subscription_key(subscription_id)))
             subscription = subscription_from_row(row)
             outgoing = []
@@ -165,13 +168,7 @@ class SubscriptionsMixin(OutboxMixin):
     async def get_subscription_attributes(self, subscription_arn: str) -> dict[str, str]:
         subscription_id = self._subscription_id(subscription_arn)
         async with self.store.read() as conn:
-            row = (
-                (await conn.execute(select(sns_subscriptions).where(self._subscription_key(subscription_id))))
-                .mappings()
-                .first()
-            )
-        if row is None:
-            raise NotFound("Subscription does not exist")
+            row = await self._subscription_row(conn, subscription_id)
         subscription = subscription_from_row(row)
         values = {
             "SubscriptionArn": self.subscription_arn(subscription),
@@ -200,14 +197,8 @@ class SubscriptionsMixin(OutboxMixin):
         if name == "RawMessageDelivery" and (value or "").lower() not in ("true", "false"):
             raise InvalidParameter("Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value")
         async with self.store.begin() as conn:
-            row = (
-                await conn.execute(
-                    select(sns_subscriptions.c.attributes).where(self._subscription_key(subscription_id))
-                )
-            ).first()
-            if row is None:
-                raise NotFound("Subscription does not exist")
-            attributes = dict(row[0])
+            row = await self._subscription_row(conn, subscription_id)
+            attributes = dict(row["attributes"])
             if value:
                 attributes[name] = value.lower() if name == "RawMessageDelivery" else value
             else:
