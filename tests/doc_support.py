@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +56,16 @@ def json_objects(text: str) -> list[dict[str, Any]]:
     return objects
 
 
-def run_shell_blocks(server: RunningServer, tmp_path: Path, blocks: list[str]) -> list[str]:
+def run_shell_blocks(
+    server: RunningServer,
+    tmp_path: Path,
+    blocks: list[str],
+    after: Callable[[int], None] | None = None,
+) -> list[str]:
     """Runs ``blocks`` in ``tmp_path`` (holding ``.venv`` and ``corral-data`` as the repository's and the
     server's), the page's MQTT port 8883 replaced by the server's, without the caller's AWS_/CORRAL_
-    variables; each must succeed. Their outputs, in order."""
+    variables; each must succeed, and ``after`` (if given) is called with its index once it has (what the
+    reader does between two blocks). Their outputs, in order."""
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")
     (tmp_path / "corral-data").symlink_to(server.data_dir)
     port = server.endpoints["mqtts"].rsplit(":", 1)[1]
@@ -72,4 +79,6 @@ def run_shell_blocks(server: RunningServer, tmp_path: Path, blocks: list[str]) -
         )  # fmt: skip
         assert result.returncode == 0, f"{script}\n---\n{result.stdout}\n{result.stderr}"
         outputs.append(result.stdout)
+        if after is not None:
+            after(len(outputs) - 1)
     return outputs

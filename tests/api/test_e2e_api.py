@@ -4,10 +4,6 @@ default SQLite store and on PostgreSQL (``--database-url``), where the access ke
 from __future__ import annotations
 
 import json
-import os
-import shlex
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,38 +13,9 @@ import botocore.exceptions
 import httpx
 import pytest
 
+from tests.aws_cli import aws
 from tests.conftest import server_per_store
 from tests.harness import RunningServer
-
-AWS = str(Path(sys.executable).parent / "aws")
-CORRAL = str(Path(sys.executable).parent / "corral")
-
-
-def corral_env(server: RunningServer) -> dict[str, str]:
-    """What `corral env` tells a user to export, parsed."""
-    out = subprocess.run(
-        [CORRAL, "env", "--data-dir", str(server.data_dir)], capture_output=True, text=True, check=True
-    ).stdout
-    exports: dict[str, str] = {}
-    for line in out.splitlines():
-        assert line.startswith("export ")
-        name, _, value = line[len("export ") :].partition("=")
-        exports[name] = shlex.split(value)[0]
-    return exports
-
-
-def aws(
-    server: RunningServer, *args: str, env: dict[str, str | None] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Runs the aws CLI with `corral env`'s exports; ``env`` overrides them (None removes a variable)."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    environment.update(corral_env(server))
-    for name, value in (env or {}).items():
-        if value is None:
-            environment.pop(name, None)
-        else:
-            environment[name] = value
-    return subprocess.run([AWS, *args], capture_output=True, text=True, timeout=60, env=environment)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -12,7 +12,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from tests.api.test_e2e_api import aws
+from tests.aws_cli import aws
 from tests.broker.clients import PahoClient, uid
 from tests.harness import RunningServer, make_server
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.functions.function_support import CORRAL, ROLE, assert_no_traceback, aws, package
+from tests.aws_cli import CORRAL, aws
+from tests.functions.function_support import ROLE, assert_no_traceback, package
 from tests.harness import RunningServer, make_server
 
 V1 = """

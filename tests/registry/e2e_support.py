@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import ssl
 import subprocess
 import uuid
@@ -21,7 +20,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from tests.api.test_e2e_api import AWS, corral_env
+from tests.aws_cli import aws_environment, run_aws
 from tests.broker.clients import TIMEOUT, V5, PahoClient
 from tests.harness import DeviceCertificate, RunningServer
 
@@ -38,13 +37,10 @@ class Cli:
 
     def __init__(self, server: RunningServer) -> None:
         self.server = server
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        self.env.update(corral_env(server))
+        self.env = aws_environment(server)
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [AWS, "iot", *args], capture_output=True, text=True, timeout=60, env=self.env, check=False
-        )
+        return run_aws(self.env, "iot", *args)
 
     def __call__(self, *args: str) -> Any:
         """Runs ``aws iot ARGS``, which must succeed; its JSON output (None when it prints nothing)."""

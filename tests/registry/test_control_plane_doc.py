@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.doc_support import ROOT, run_shell_blocks
-from tests.doc_support import shell_blocks as shell_blocks  # tests/rules and tests/functions import it here
+from tests.doc_support import ROOT, run_shell_blocks, shell_blocks
 from tests.harness import RunningServer
 
 DOC = ROOT / "docs" / "control-plane.md"

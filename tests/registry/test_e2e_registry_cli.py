@@ -12,7 +12,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.api.test_e2e_api import aws
+from tests.aws_cli import aws
 from tests.harness import RunningServer
 from tests.registry.e2e_support import cli_json, profile_iot
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.api.test_e2e_api import AWS, corral_env
+from tests.aws_cli import aws_environment, run_aws
 from tests.harness import RunningServer, make_server
 
 ACCOUNT = "000000000000"
@@ -762,18 +760,14 @@ def cli_args(case: Case, world: World) -> list[str]:
 
 @pytest.fixture(scope="module")
 def cli_env(server: RunningServer) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(corral_env(server))
-    return env
+    return aws_environment(server)
 
 
 @pytest.mark.parametrize("name", CLI_CASES)
 def test_the_aws_cli_reports_the_error(name: str, world: World, cli_env: dict[str, str]) -> None:
     case = CASES[name]
     operation = "".join(part.capitalize() for part in case.operation.split("_"))
-    result = subprocess.run(
-        [AWS, "iot", *cli_args(case, world)], capture_output=True, text=True, timeout=60, env=cli_env
-    )
+    result = run_aws(cli_env, "iot", *cli_args(case, world))
     assert result.returncode == 255, result.stderr  # aws CLI v1: a service error
     expected = (
         f"An error occurred ({case.code}) when calling the {operation} operation: {case.message(world)}"

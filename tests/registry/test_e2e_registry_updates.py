@@ -17,7 +17,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
 
-from tests.api.test_e2e_api import aws
+from tests.aws_cli import aws
 from tests.harness import RunningServer
 from tests.registry.e2e_support import cli_json, profile_iot
 

@@ -22,9 +22,10 @@ import pytest
 from awscrt import mqtt
 from awsiot import mqtt_connection_builder
 
+from tests.aws_cli import aws
 from tests.broker.clients import PahoClient, device_for, on_topic, uid
 from tests.functions.function_support import ROLE as FUNCTION_ROLE
-from tests.functions.function_support import aws, package
+from tests.functions.function_support import package
 from tests.harness import RunningServer, make_server
 
 TIMEOUT = 20.0

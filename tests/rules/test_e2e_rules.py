@@ -16,7 +16,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from tests.api.test_e2e_api import aws
+from tests.aws_cli import aws
 from tests.broker.clients import PahoClient, Will, on_topic, uid
 from tests.harness import RunningServer, make_server
 

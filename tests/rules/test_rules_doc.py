@@ -5,37 +5,20 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
 from pathlib import Path
 
 from corral.config import load_config
 from corral.rules.settings import RulesSettings
+from tests.doc_support import ROOT, fenced_blocks, json_objects, run_shell_blocks, shell_blocks
 from tests.harness import RunningServer
-from tests.registry.test_control_plane_doc import shell_blocks
-from tests.shadows.test_shadows_doc import fenced_blocks, json_objects
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 DOC = ROOT / "docs" / "rules.md"
 
 
 def test_the_walkthrough_runs(server: RunningServer, tmp_path: Path) -> None:
-    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
-    (tmp_path / "corral-data").symlink_to(server.data_dir)
-    port = server.endpoints["mqtts"].rsplit(":", 1)[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CORRAL_"))}
     blocks = shell_blocks(DOC.read_text())
     assert len(blocks) == 8
-    outputs: list[str] = []
-    for block in blocks:
-        script = block.replace("-p 8883", f"-p {port}")
-        # Each block runs with the environment the first one set up, as in one shell session.
-        result = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", blocks[0] + "\n" + script],
-            cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
-        )  # fmt: skip
-        assert result.returncode == 0, f"{script}\n---\n{result.stdout}\n{result.stderr}"
-        outputs.append(result.stdout)
+    outputs = run_shell_blocks(server, tmp_path, blocks)
 
     assert outputs[0] == ""
     (rule,) = json_objects(outputs[1])  # create-topic-rule prints nothing, get-topic-rule the rule

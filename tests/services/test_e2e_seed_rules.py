@@ -34,8 +34,8 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.aws_cli import aws
 from tests.broker.clients import PahoClient, uid
-from tests.functions.function_support import aws
 from tests.harness import RunningServer, make_server
 
 T = TypeVar("T")

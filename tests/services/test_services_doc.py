@@ -4,10 +4,8 @@ e-mails go to a real SMTP server (aiosmtpd), and the external-mode example read 
 from __future__ import annotations
 
 import json
-import os
 import re
 import ssl
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,12 +13,10 @@ import httpx
 import pytest
 
 from corral.config import ExternalEndpoint, load_config
+from tests.doc_support import ROOT, fenced_blocks, run_shell_blocks, shell_blocks
 from tests.harness import RunningServer, make_server
-from tests.registry.test_control_plane_doc import shell_blocks
 from tests.services.test_e2e_seed_rules import WAIT, Inbox, _free_port, _text
-from tests.shadows.test_shadows_doc import fenced_blocks
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 DOC = ROOT / "docs" / "services.md"
 
 
@@ -44,27 +40,18 @@ def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runn
 def test_the_walkthrough_runs(mail_server: tuple[RunningServer, Inbox], tmp_path: Path) -> None:
     """Call for pickup: button (mosquitto_pub) -> rule -> function -> DynamoDB + SQS + SNS -> dispatch app."""
     server, inbox = mail_server
-    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
-    (tmp_path / "corral-data").symlink_to(server.data_dir)
-    port = server.endpoints["mqtts"].rsplit(":", 1)[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CORRAL_"))}
-    blocks = shell_blocks(DOC.read_text())
-    assert len(blocks) == 8
-    outputs: list[str] = []
-    for index, block in enumerate(blocks):
-        script = block.replace("-p 8883", f"-p {port}")
-        result = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", blocks[0] + "\n" + script],
-            cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
-        )  # fmt: skip
-        assert result.returncode == 0, f"{script}\n---\n{result.stdout}\n{result.stderr}"
-        outputs.append(result.stdout)
+
+    def confirm(index: int) -> None:
         if index == 1:  # the supervisor opens the link in the confirmation e-mail
             confirmation = inbox.messages.get(timeout=WAIT)
             link = re.search(r"(https://\S+/_corral/sns/confirm\S+)", _text(confirmation))
             assert link is not None
             ca = ssl.create_default_context(cafile=str(server.ca_file))
             assert httpx.get(link.group(1), verify=ca).status_code == 200
+
+    blocks = shell_blocks(DOC.read_text())
+    assert len(blocks) == 8
+    outputs = run_shell_blocks(server, tmp_path, blocks, after=confirm)
 
     assert outputs[1].splitlines()[0] == '"ACTIVE"'
     assert outputs[2].strip() == '"Active"'

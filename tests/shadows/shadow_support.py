@@ -8,7 +8,6 @@ Nothing here sleeps to synchronize: every wait is for a message, with a timeout.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +20,7 @@ import boto3
 import paho.mqtt.client as mqtt
 from botocore.config import Config
 
-from tests.api.test_e2e_api import AWS, corral_env
+from tests.aws_cli import aws
 from tests.broker.clients import TIMEOUT, ClientPool, PahoClient
 from tests.harness import DeviceCertificate, RunningServer
 
@@ -167,11 +166,7 @@ def aws_cli(
 ) -> subprocess.CompletedProcess[str]:
     """The real aws CLI with the exports `corral env` prints, run in ``cwd`` (where an outfile goes); with
     ``check`` it must succeed."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    environment.update(corral_env(server))
-    result = subprocess.run(
-        [AWS, *args], capture_output=True, text=True, timeout=60, env=environment, cwd=cwd, check=False
-    )
+    result = aws(server, *args, cwd=cwd)
     if check:
         assert result.returncode == 0, f"aws {' '.join(args)}: {result.stderr}"
     return result

@@ -6,9 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from corral.config import load_config
-from tests.doc_support import ROOT, run_shell_blocks, shell_blocks
-from tests.doc_support import fenced_blocks as fenced_blocks  # tests/rules imports both from here
-from tests.doc_support import json_objects as json_objects
+from tests.doc_support import ROOT, fenced_blocks, json_objects, run_shell_blocks, shell_blocks
 from tests.harness import RunningServer
 
 DOC = ROOT / "docs" / "shadows.md"

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.api.test_e2e_api import aws
+from tests.aws_cli import aws
 from tests.harness import RunningServer, make_server
 
 

@@ -18,7 +18,7 @@ import pytest
 from botocore.config import Config as BotoConfig
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.api.test_e2e_api import aws
+from tests.aws_cli import aws
 from tests.functions.function_support import ROLE, package
 from tests.harness import RunningServer, make_server
 

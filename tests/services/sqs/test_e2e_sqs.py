@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_e2e_api import aws
+from tests.aws_cli import aws
 from tests.harness import RunningServer, make_server
 
 
