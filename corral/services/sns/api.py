@@ -105,6 +105,19 @@ class SnsAPI:
 
     async def publish(self, params: dict[str, Any]) -> dict[str, Any]:
         topic = params.get("TopicArn") or params.get("TargetArn")
+        phone_number = params.get("PhoneNumber")
+        if phone_number is not None:
+            if topic:
+                raise InvalidParameter(
+                    "Invalid parameter: Only one of TopicArn, TargetArn or PhoneNumber may be given"
+                )
+            return await self.service.publish_to_phone(
+                phone_number,
+                params["Message"],
+                params.get("Subject"),
+                params.get("MessageStructure"),
+                params.get("MessageAttributes"),
+            )
         if not topic:
             raise InvalidParameter(
                 "Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter"

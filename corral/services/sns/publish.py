@@ -4,8 +4,9 @@ topics' groups, deduplication and sequence numbers, then one delivery per confir
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from sqlalchemy import select, update
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from corral.services.common import new_message_id
 from corral.services.sns import filter_policy
+from corral.services.sns.delivery import Delivery
 from corral.services.sns.errors import InvalidParameter
 from corral.services.sns.outbox import OutboxMixin
 from corral.services.sns.rows import Subscription, subscription_from_row
@@ -20,6 +22,10 @@ from corral.services.sqs import fifo
 from corral.store.schema import sns_subscriptions, sns_topics
 
 MAX_MESSAGE_BYTES = 262144
+
+
+E164: Final = re.compile(r"\+[1-9][0-9]{1,14}")
+"""A phone number as SNS takes it for SMS: E.164, a plus and up to 15 digits."""
 
 
 class PublishMixin(OutboxMixin):
@@ -85,6 +91,32 @@ class PublishMixin(OutboxMixin):
                 )
             await self._enqueue(conn, deliveries)
         self._start(deliveries)
+        return result
+
+    async def publish_to_phone(
+        self,
+        phone_number: str,
+        message: str,
+        subject: str | None = None,
+        message_structure: str | None = None,
+        message_attributes: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> dict[str, str]:
+        """Publish with ``PhoneNumber``: one SMS, straight to the number (no topic, no subscription), through
+        the configured SMS gateway; durable and retried like a subscription's delivery."""
+        if not E164.fullmatch(phone_number):
+            raise InvalidParameter("Invalid parameter: PhoneNumber Reason: input incorrectly formatted")
+        per_protocol = self._check_message(message, subject, message_structure)
+        self._check_attributes(dict(message_attributes or {}))
+        result = {"MessageId": new_message_id()}
+        delivery = Delivery(
+            subscription_id="",
+            protocol="sms",
+            endpoint=phone_number,
+            body=per_protocol.get("sms", per_protocol["default"]),
+        )
+        async with self.store.begin() as conn:
+            await self._enqueue(conn, [delivery])
+        self._start([delivery])
         return result
 
     async def _fifo_order(
