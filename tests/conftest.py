@@ -5,7 +5,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from corral.store.engine import resolve_url
 from tests.broker.clients import ClientPool
-from tests.harness import RunningServer, make_server
+from tests.harness import RunningServer, free_port, make_server, serving
 
 ServerFactory = Callable[..., RunningServer]
 
@@ -57,9 +56,7 @@ def pool() -> Iterator[ClientPool]:
 @pytest.fixture(scope="module")
 def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """One server for a whole test module, for tests that use distinct client ids and topics."""
-    server = make_server(tmp_path_factory.mktemp("shared"), insecure=True).start()
-    yield server
-    server.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("shared"), insecure=True))
 
 
 # -- databases: every store and API test runs against SQLite and PostgreSQL ----------------------------------
@@ -151,7 +148,7 @@ class _ThrowawayCluster:
         base = conf.read_text()
         log_tail = ""
         for _attempt in range(3):  # the free port may be taken before the server binds it
-            self.port = _free_port()
+            self.port = free_port()
             settings = {
                 "listen_addresses": "'127.0.0.1'",
                 "port": str(self.port),
@@ -209,13 +206,6 @@ def _postgres_bindir() -> Path:
     return Path(initdb).parent
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """The PostgreSQL server named by CORRAL_TEST_POSTGRES_URL, or else a throwaway cluster started for this
@@ -258,8 +248,6 @@ def server_per_store(
         postgres = request.getfixturevalue("postgres_server")
         url = postgres.create_database()
     extra = ("--database-url", url) if url else ()
-    running = make_server(tmp_path_factory.mktemp(f"{name}-{request.param}"), extra_args=extra).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp(f"{name}-{request.param}"), extra_args=extra))
     if postgres is not None and url is not None:
         postgres.drop_database(url)

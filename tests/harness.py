@@ -8,15 +8,18 @@ not about policies are not stopped by one.
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import hashlib
 import json
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,15 +135,17 @@ class RunningServer:
         """A boto3 ``iot-data`` client (signs ``iotdata``) with the administrator's key, without retries."""
         return self.client("iot-data", config=BotoConfig(retries={"max_attempts": 1}))
 
+    def admin_key(self) -> tuple[str, str]:
+        """The administrator's access key id and secret: the profile of the credentials file the server
+        wrote, as endpoints.json names them."""
+        parser = configparser.ConfigParser()
+        parser.read(self.endpoints["credentials_file"])
+        profile = parser[self.endpoints["profile"]]
+        return profile["aws_access_key_id"], profile["aws_secret_access_key"]
+
     def client(self, service: str, **kwargs: Any) -> Any:
         """A boto3 client of ``service`` with the administrator's key, on the loopback HTTP port."""
-        key_id = secret = ""
-        for line in Path(self.endpoints["credentials_file"]).read_text().splitlines():
-            name, _, value = (part.strip() for part in line.partition("="))
-            if name == "aws_access_key_id":
-                key_id = value
-            elif name == "aws_secret_access_key":
-                secret = value
+        key_id, secret = self.admin_key()
         return boto3.client(
             service,
             endpoint_url=f"http://{self.endpoints['http']}",
@@ -191,3 +196,17 @@ def make_server(
         args += ["--insecure-mqtt-port", "0"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
     return RunningServer(data_dir, [*args, *extra_args], env)
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def serving(server: RunningServer) -> Iterator[RunningServer]:
+    """Starts ``server``, yields it, stops it: a fixture's ``yield from serving(make_server(...))``."""
+    yield server.start()
+    server.stop()

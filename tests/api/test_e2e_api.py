@@ -74,7 +74,7 @@ def test_boto3_over_https_with_the_corral_ca(server: RunningServer, profile_env:
 
 
 def test_wrong_secret_is_an_invalid_signature(server: RunningServer) -> None:
-    key_id = corral_key_id(server)
+    key_id, _secret = server.admin_key()
     result = aws(
         server, "iot", "describe-endpoint",
         env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": "x" * 40, "AWS_PROFILE": None},
@@ -107,13 +107,6 @@ def test_an_operation_corral_does_not_offer_answers_as_aws_and_is_logged(server:
     assert result.returncode != 0
     assert "(ResourceNotFoundException)" in result.stderr
     assert "unsupported iot operation: ListJobs" in server.log()
-
-
-def corral_key_id(server: RunningServer) -> str:
-    for line in Path(server.endpoints["credentials_file"]).read_text().splitlines():
-        if line.startswith("aws_access_key_id"):
-            return line.split("=", 1)[1].strip()
-    raise AssertionError("no key in the credentials file")
 
 
 def test_the_server_keeps_its_state_in_the_store_it_was_given(server: RunningServer) -> None:

@@ -11,14 +11,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.broker.clients import PahoClient, uid
-from tests.harness import DeviceCertificate, RunningServer, make_server
+from tests.harness import DeviceCertificate, RunningServer, make_server, serving
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("data-plane-mtls")).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("data-plane-mtls")))
 
 
 def policy(*statements: tuple[str, str]) -> str:

@@ -14,14 +14,12 @@ from paho.mqtt.properties import Properties
 
 from tests.aws_cli import aws
 from tests.broker.clients import PahoClient, uid
-from tests.harness import RunningServer, make_server
+from tests.harness import RunningServer, make_server, serving
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("retained")).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("retained")))
 
 
 def test_a_message_retained_over_mqtt_is_read_back_with_its_user_properties(server: RunningServer) -> None:

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import paho.mqtt.client as mqtt
+from awscrt.mqtt import Connection as SdkConnection
+from awsiot import mqtt_connection_builder
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -56,6 +58,30 @@ def device_for(server: RunningServer) -> DeviceCertificate:
         if device is None:
             device = _devices[server.data_dir] = server.issue_certificate("e2e-device")
         return device
+
+
+def sdk_connection(
+    server: RunningServer,
+    device: DeviceCertificate,
+    client_id: str,
+    *,
+    clean_session: bool = True,
+    **kwargs: Any,
+) -> SdkConnection:
+    """An MQTT 3.1.1 connection (not yet connected) built as the AWS IoT Device SDK's samples build it:
+    ``mqtt_connection_builder.mtls_from_path`` to the server's MQTTS port with ``device``'s certificate and
+    the server's CA, a 30 s keep-alive; ``kwargs`` go to the builder."""
+    return mqtt_connection_builder.mtls_from_path(
+        endpoint="localhost",
+        port=server.mqtts_port,
+        cert_filepath=str(device.cert_file),
+        pri_key_filepath=str(device.key_file),
+        ca_filepath=str(server.ca_file),
+        client_id=client_id,
+        clean_session=clean_session,
+        keep_alive_secs=30,
+        **kwargs,
+    )
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 from awscrt import mqtt, mqtt5
 from awscrt.exceptions import AwsCrtError
-from awsiot import mqtt5_client_builder, mqtt_connection_builder
+from awsiot import mqtt5_client_builder
 
 from corral.auth.ca import ensure_pki, issue_client_certificate
 from corral.mqtt.packets import Connack, Connect
+from tests.broker.clients import sdk_connection
 from tests.broker.rawmqtt import RawClient
 from tests.harness import DeviceCertificate, RunningServer
 
@@ -36,21 +37,6 @@ def device(shared_server: RunningServer) -> DeviceCertificate:
 
 
 # -- MQTT 3.1.1: mqtt_connection_builder -----------------------------------------------------------------
-
-
-def mqtt3_connection(
-    server: RunningServer, device: DeviceCertificate, client_id: str, **kwargs: Any
-) -> mqtt.Connection:
-    return mqtt_connection_builder.mtls_from_path(
-        endpoint="localhost",
-        port=server.mqtts_port,
-        cert_filepath=str(device.cert_file),
-        pri_key_filepath=str(device.key_file),
-        ca_filepath=str(server.ca_file),
-        client_id=client_id,
-        keep_alive_secs=30,
-        **kwargs,
-    )
 
 
 Received = tuple[str, bytes, int]
@@ -69,7 +55,7 @@ def test_mqtt3_connect_subscribe_publish_receive(
 ) -> None:
     # With metrics on (the SDK's default) the CONNECT username is "?SDK=...&Platform=...": AWS accepts it.
     client_id = f"sdk3-basic-{metrics}"
-    connection = mqtt3_connection(
+    connection = sdk_connection(
         shared_server, device, client_id, clean_session=True, enable_metrics_collection=metrics
     )
     received: queue.Queue[Received] = queue.Queue()
@@ -106,7 +92,7 @@ def test_mqtt3_persistent_session_gets_messages_published_while_offline(
     client_id = f"sdk3-persistent-{uuid.uuid4().hex[:8]}"  # a device connecting for the first time
     topic = f"sdk3/{client_id}/inbox"
     received: queue.Queue[Received] = queue.Queue()
-    connection = mqtt3_connection(shared_server, device, client_id, clean_session=False)
+    connection = sdk_connection(shared_server, device, client_id, clean_session=False)
     connection.on_message(_collector(received))  # every message, including those of the resumed session
     assert connection.connect().result(TIMEOUT)["session_present"] is False
     connection.subscribe(topic, mqtt.QoS.AT_LEAST_ONCE)[0].result(TIMEOUT)
@@ -133,7 +119,7 @@ def test_sdk_connect_with_a_certificate_from_another_ca_fails(
     (tmp_path / "rogue.crt").write_bytes(cert_pem)
     (tmp_path / "rogue.key").write_bytes(key_pem)
     rogue = DeviceCertificate(tmp_path / "rogue.crt", tmp_path / "rogue.key", "unused")
-    connection = mqtt3_connection(shared_server, rogue, "sdk3-rogue", clean_session=True)
+    connection = sdk_connection(shared_server, rogue, "sdk3-rogue", clean_session=True)
     with pytest.raises(AwsCrtError):
         connection.connect().result(TIMEOUT)
 

@@ -19,7 +19,7 @@ import pytest
 from corral.mqtt.packets import Connack, Disconnect, Packet, Puback, Publish
 from corral.mqtt.properties import Properties
 from tests.broker.rawmqtt import MQTT_3_1_1, MQTT_5, RawClient
-from tests.harness import DeviceCertificate, RunningServer, make_server
+from tests.harness import DeviceCertificate, RunningServer, make_server, serving
 
 VERSIONS = pytest.mark.parametrize("version", [MQTT_3_1_1, MQTT_5], ids=["mqtt311", "mqtt5"])
 SUBACK_FAILURE = {MQTT_3_1_1: 0x80, MQTT_5: 0x97}  # quota refusals: 3.1.1 failure, 5.0 Quota exceeded
@@ -463,9 +463,7 @@ session_expiry_max = 7200
 
 @pytest.fixture(scope="module")
 def tuned_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    server = make_server(tmp_path_factory.mktemp("tuned"), config_toml=TUNED_LIMITS).start()
-    yield server
-    server.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("tuned"), config_toml=TUNED_LIMITS))
 
 
 @pytest.fixture(scope="module")

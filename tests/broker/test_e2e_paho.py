@@ -34,7 +34,7 @@ from tests.broker.clients import (
     subscribe_packet,
     uid,
 )
-from tests.harness import RunningServer, make_server
+from tests.harness import RunningServer, make_server, serving
 
 MAX_PAYLOAD = 128 * 1024
 # The server sees the close at once, so its will and lifecycle event follow within moments, not at a timeout.
@@ -54,9 +54,7 @@ DISCONNECT_WITH_WILL = 0x04
 def keepalive_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A server whose keep-alive floor is 1 s, so that a timeout is quick to provoke."""
     base: Path = tmp_path_factory.mktemp("keepalive")
-    server = make_server(base, config_toml="[limits]\nkeep_alive_min = 1\n").start()
-    yield server
-    server.stop()
+    yield from serving(make_server(base, config_toml="[limits]\nkeep_alive_min = 1\n"))
 
 
 # -- publish and subscribe -------------------------------------------------------------------------------

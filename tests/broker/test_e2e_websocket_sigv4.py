@@ -6,7 +6,6 @@ None of these clients presents a certificate. Each scenario could run against AW
 
 from __future__ import annotations
 
-import configparser
 import ssl
 import threading
 import uuid
@@ -40,10 +39,7 @@ class Key:
 
 def profile_key(server: RunningServer) -> Key:
     """The ``corral`` profile from the credentials file endpoints.json names."""
-    parser = configparser.ConfigParser()
-    parser.read(server.endpoints["credentials_file"])
-    section = parser[server.endpoints["profile"]]
-    return Key(section["aws_access_key_id"], section["aws_secret_access_key"])
+    return Key(*server.admin_key())
 
 
 def presigned_path(

@@ -6,28 +6,24 @@ from __future__ import annotations
 
 import base64
 import json
-import queue
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
 from botocore.config import Config as BotoConfig
-from paho.mqtt.enums import CallbackAPIVersion
 
 from corral.functions.runtime import node_executable
+from tests.broker.clients import V311, ClientPool, uid
 from tests.functions.function_support import ROLE, assert_no_traceback, package
-from tests.harness import RunningServer, make_server
+from tests.harness import RunningServer, make_server, serving
 
 WAIT = 60.0
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("functions-boto3"), insecure=True).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("functions-boto3"), insecure=True))
 
 
 @pytest.fixture(scope="module")
@@ -43,25 +39,6 @@ def create(lam: Any, source: str, *, runtime: str = "python3.12", handler: str =
         Code={"ZipFile": package({filename: source})}, **extra,
     )  # fmt: skip
     return name
-
-
-class Subscriber:
-    """A paho client on the loopback MQTT port, collecting what it receives."""
-
-    def __init__(self, server: RunningServer, topic: str) -> None:
-        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
-        subscribed: queue.Queue[bool] = queue.Queue()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sub-{uuid.uuid4().hex[:8]}")
-        self.client.on_message = lambda client, userdata, message: self.messages.put(message)
-        self.client.on_subscribe = lambda *args: subscribed.put(True)
-        self.client.on_connect = lambda client, *args: client.subscribe(topic, qos=1)
-        self.client.connect("127.0.0.1", server.insecure_port)
-        self.client.loop_start()
-        assert subscribed.get(timeout=WAIT)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def test_errors_are_botocores_exception_classes(lam: Any) -> None:
@@ -165,24 +142,24 @@ PUBLISHER = """
 """
 
 
-def test_a_function_publishes_through_iot_data_to_a_paho_subscriber(server: RunningServer, lam: Any) -> None:
+def test_a_function_publishes_through_iot_data_to_a_paho_subscriber(
+    server: RunningServer, lam: Any, pool: ClientPool
+) -> None:
     name = create(lam, PUBLISHER)
     topic = f"functions/{name}/out"
-    subscriber = Subscriber(server, topic)
-    try:
-        answer = lam.invoke(FunctionName=name, Payload=json.dumps({"topic": topic, "n": 1}).encode())
-        assert json.loads(answer["Payload"].read()) == {"published": 1}, answer
-        message = subscriber.messages.get(timeout=WAIT)
-        assert json.loads(message.payload) == {"from": name, "n": 1}
-        # Event: accepted at once (202, no payload), run in the background
-        event = lam.invoke(FunctionName=name, InvocationType="Event",
-                           Payload=json.dumps({"topic": topic, "n": 2}).encode())  # fmt: skip
-        assert event["StatusCode"] == 202
-        assert event["Payload"].read() == b""
-        message = subscriber.messages.get(timeout=WAIT)
-        assert json.loads(message.payload) == {"from": name, "n": 2}
-    finally:
-        subscriber.close()
+    subscriber = pool.connected(server, uid("sub"), transport="insecure", version=V311)
+    subscriber.subscribe(topic)
+    answer = lam.invoke(FunctionName=name, Payload=json.dumps({"topic": topic, "n": 1}).encode())
+    assert json.loads(answer["Payload"].read()) == {"published": 1}, answer
+    message = subscriber.next_message(timeout=WAIT)
+    assert json.loads(message.payload) == {"from": name, "n": 1}
+    # Event: accepted at once (202, no payload), run in the background
+    event = lam.invoke(FunctionName=name, InvocationType="Event",
+                       Payload=json.dumps({"topic": topic, "n": 2}).encode())  # fmt: skip
+    assert event["StatusCode"] == 202
+    assert event["Payload"].read() == b""
+    message = subscriber.next_message(timeout=WAIT)
+    assert json.loads(message.payload) == {"from": name, "n": 2}
 
 
 def test_list_functions_pages(lam: Any) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from tests.aws_cli import CORRAL, aws
 from tests.functions.function_support import ROLE, assert_no_traceback, package
-from tests.harness import RunningServer, make_server
+from tests.harness import RunningServer, make_server, serving
 
 V1 = """
     import os
@@ -37,9 +37,7 @@ V2 = """
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("functions-cli")).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("functions-cli")))
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:

@@ -18,11 +18,10 @@ from typing import Any
 import pytest
 from awscrt import mqtt
 from awscrt.exceptions import AwsCrtError
-from awsiot import mqtt_connection_builder
 
 from corral.auth.ca import ensure_pki, issue_client_certificate
-from tests.broker.clients import TIMEOUT, V5, V311, PahoClient, event_body, on_topic
-from tests.harness import DeviceCertificate, RunningServer
+from tests.broker.clients import TIMEOUT, V5, V311, PahoClient, event_body, on_topic, sdk_connection
+from tests.harness import RunningServer
 from tests.registry.e2e_support import (
     NOT_AUTHORIZED,
     Cli,
@@ -60,22 +59,6 @@ def barrier(listener: PahoClient) -> list[Any]:
     assert listener.subscribe(marker) == [1]
     listener.publish(marker, b"", qos=1)
     return listener.collect_until(on_topic(marker))[:-1]
-
-
-def sdk_connection(
-    server: RunningServer, device: DeviceCertificate, client_id: str, **kwargs: Any
-) -> mqtt.Connection:
-    return mqtt_connection_builder.mtls_from_path(
-        endpoint="localhost",
-        port=server.mqtts_port,
-        cert_filepath=str(device.cert_file),
-        pri_key_filepath=str(device.key_file),
-        ca_filepath=str(server.ca_file),
-        client_id=client_id,
-        clean_session=True,
-        keep_alive_secs=30,
-        **kwargs,
-    )
 
 
 # -- 1. the issue's scenario: an iot button with awsiotsdk -------------------------------------------------

@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 from awscrt.exceptions import AwsCrtError
-from awsiot import mqtt_connection_builder
 
-from tests.broker.clients import TIMEOUT, V5, V311, Will, event_body, on_topic
+from tests.broker.clients import TIMEOUT, V5, V311, Will, event_body, on_topic, sdk_connection
 from tests.harness import DeviceCertificate, RunningServer
 from tests.registry.e2e_support import NOT_AUTHORIZED, Clients, allow, policy_document
 
@@ -87,16 +86,8 @@ def test_awsiotsdk_default_persistent_session_is_refused_and_a_clean_one_admitte
     shared_server: RunningServer, no_persistent: DeviceCertificate
 ) -> None:
     def connection(clean_session: bool) -> Any:
-        return mqtt_connection_builder.mtls_from_path(
-            endpoint="localhost",
-            port=shared_server.mqtts_port,
-            cert_filepath=str(no_persistent.cert_file),
-            pri_key_filepath=str(no_persistent.key_file),
-            ca_filepath=str(shared_server.ca_file),
-            client_id=f"sdk-{uuid.uuid4().hex[:8]}",
-            clean_session=clean_session,
-            keep_alive_secs=30,
-        )
+        client_id = f"sdk-{uuid.uuid4().hex[:8]}"
+        return sdk_connection(shared_server, no_persistent, client_id, clean_session=clean_session)
 
     # The SDK's MQTT 3 builder asks for a persistent session unless told otherwise.
     with pytest.raises(AwsCrtError):

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.aws_cli import aws_environment, run_aws
-from tests.harness import RunningServer, make_server
+from tests.harness import RunningServer, make_server, serving
 
 ACCOUNT = "000000000000"
 OTHER_ACCOUNT = "111122223333"
@@ -51,9 +51,7 @@ STATUS = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("errors")).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("errors")))
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,8 @@ import pytest
 
 from corral.registry.context import RegistryContext
 from corral.store.engine import Store
+from tests.broker.clients import ClientPool, PahoClient, uid
+from tests.harness import RunningServer
 from tests.rules.support import ACCOUNT, REGION
 
 
@@ -18,3 +20,18 @@ async def registry_context(database_url: str | None, tmp_path: Path) -> AsyncIte
         yield RegistryContext(store=store, account_id=ACCOUNT, region=REGION)
     finally:
         await store.close()
+
+
+# -- end to end: the module's ``server`` ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def device(server: RunningServer, pool: ClientPool) -> PahoClient:
+    """A connected paho client that plays the device publishing to rules."""
+    return pool.connected(server, uid("device"))
+
+
+@pytest.fixture
+def listener(server: RunningServer, pool: ClientPool) -> PahoClient:
+    """A connected paho client that subscribes to what rules publish."""
+    return pool.connected(server, uid("listener"))

@@ -20,13 +20,12 @@ from typing import Any
 
 import pytest
 from awscrt import mqtt
-from awsiot import mqtt_connection_builder
 
 from tests.aws_cli import aws
-from tests.broker.clients import PahoClient, device_for, on_topic, uid
+from tests.broker.clients import PahoClient, device_for, on_topic, sdk_connection, uid
 from tests.functions.function_support import ROLE as FUNCTION_ROLE
 from tests.functions.function_support import package
-from tests.harness import RunningServer, make_server
+from tests.harness import RunningServer, make_server, serving
 
 TIMEOUT = 20.0
 ROLE = "arn:aws:iam::000000000000:role/corral-rules"
@@ -49,25 +48,7 @@ SENML = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("rule-flows"), config_toml=CONFIG).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def device(server: RunningServer) -> Iterator[PahoClient]:
-    client = PahoClient(server, uid("device"))
-    client.connect()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def listener(server: RunningServer) -> Iterator[PahoClient]:
-    client = PahoClient(server, uid("listener"))
-    client.connect()
-    yield client
-    client.close()
+    yield from serving(make_server(tmp_path_factory.mktemp("rule-flows"), config_toml=CONFIG))
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -146,16 +127,7 @@ def test_the_button_flow(server: RunningServer, tmp_path: Path, listener: PahoCl
     serial = BUTTON_CLICK["serialNumber"]
     listener.subscribe(f"buttons/{serial}/clicked")
     button = server.issue_certificate("iot-button")
-    connection = mqtt_connection_builder.mtls_from_path(
-        endpoint="localhost",
-        port=server.mqtts_port,
-        cert_filepath=str(button.cert_file),
-        pri_key_filepath=str(button.key_file),
-        ca_filepath=str(server.ca_file),
-        client_id=f"iotbutton_{serial}",
-        clean_session=True,
-        keep_alive_secs=30,
-    )
+    connection = sdk_connection(server, button, f"iotbutton_{serial}")
     connection.connect().result(TIMEOUT)
     try:
         published, _packet_id = connection.publish(
@@ -316,14 +288,6 @@ def test_http_action_posts_the_statement_output_with_headers(
 # -- principal() and sourceip() ---------------------------------------------------------------------------
 
 
-def access_key_id(server: RunningServer) -> str:
-    for line in Path(server.endpoints["credentials_file"]).read_text().splitlines():
-        name, _, value = (part.strip() for part in line.partition("="))
-        if name == "aws_access_key_id":
-            return value
-    raise AssertionError("no access key in the credentials file")
-
-
 def test_principal_and_sourceip_of_each_kind_of_publisher(
     server: RunningServer, tmp_path: Path, device: PahoClient, listener: PahoClient
 ) -> None:
@@ -358,7 +322,7 @@ def test_principal_and_sourceip_of_each_kind_of_publisher(
         seen[message.topic.rsplit("/", 1)[1]] = json.loads(message.payload)
     assert seen == {
         "mqtt": {"p": device_for(server).certificate_id, "ip": "127.0.0.1", "c": device.client_id},
-        "sigv4": {"p": access_key_id(server), "ip": "127.0.0.1", "c": "n/a"},
+        "sigv4": {"p": server.admin_key()[0], "ip": "127.0.0.1", "c": "n/a"},
         "certificate": {"p": https_device.certificate_id, "ip": "127.0.0.1", "c": "n/a"},
     }
 

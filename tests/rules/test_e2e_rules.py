@@ -18,7 +18,7 @@ import pytest
 
 from tests.aws_cli import aws
 from tests.broker.clients import PahoClient, Will, on_topic, uid
-from tests.harness import RunningServer, make_server
+from tests.harness import RunningServer, make_server, serving
 
 ROLE = "arn:aws:iam::000000000000:role/corral-rules"
 CONFIG = """
@@ -31,25 +31,7 @@ retry_base_delay = 0.05
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("rules"), config_toml=CONFIG).start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def device(server: RunningServer) -> Iterator[PahoClient]:
-    client = PahoClient(server, uid("device"))
-    client.connect()
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def listener(server: RunningServer) -> Iterator[PahoClient]:
-    client = PahoClient(server, uid("listener"))
-    client.connect()
-    yield client
-    client.close()
+    yield from serving(make_server(tmp_path_factory.mktemp("rules"), config_toml=CONFIG))
 
 
 def create_rule(server: RunningServer, tmp_path: Path, name: str, rule: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.broker.clients import PahoClient, uid
-from tests.harness import RunningServer, make_server
+from tests.harness import RunningServer, make_server, serving
 
 UPDATES_PER_WRITER = 5
 MQTT_WRITERS = 10
@@ -23,12 +23,12 @@ HTTP_WRITERS = 10
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     # 20 writers at once on one thing: above AWS's in-flight quota per thing, which has its own test.
-    running = make_server(
-        tmp_path_factory.mktemp("shadow-durability"),
-        config_toml="[shadow_limits]\nin_flight_per_thing = 64\n",
-    ).start()
-    yield running
-    running.stop()
+    yield from serving(
+        make_server(
+            tmp_path_factory.mktemp("shadow-durability"),
+            config_toml="[shadow_limits]\nin_flight_per_thing = 64\n",
+        )
+    )
 
 
 def test_twenty_concurrent_updaters_over_mqtt_and_http(server: RunningServer) -> None:

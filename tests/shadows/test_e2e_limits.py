@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.broker.clients import PahoClient, uid
-from tests.harness import RunningServer, make_server
+from tests.harness import RunningServer, make_server, serving
 
 CONFIG = """
 [shadow_limits]
@@ -21,9 +21,7 @@ named_shadows_per_thing = 2
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("shadow-limits"), config_toml=CONFIG).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("shadow-limits"), config_toml=CONFIG))
 
 
 def update(state: dict[str, object]) -> bytes:

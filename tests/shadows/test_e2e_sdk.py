@@ -25,10 +25,9 @@ from awsiot import (
     V2ServiceException,
     iotshadow,
     mqtt5_client_builder,
-    mqtt_connection_builder,
 )
 
-from tests.broker.clients import TIMEOUT, uid
+from tests.broker.clients import TIMEOUT, sdk_connection, uid
 from tests.harness import DeviceCertificate, RunningServer
 from tests.shadows.shadow_support import Window, wall_clock
 
@@ -43,16 +42,7 @@ def device(shared_server: RunningServer) -> DeviceCertificate:
 @pytest.fixture
 def connection(shared_server: RunningServer, device: DeviceCertificate) -> Iterator[mqtt.Connection]:
     """An MQTT 3.1.1 connection built as the SDK's samples build it (clean session, our CA)."""
-    conn = mqtt_connection_builder.mtls_from_path(
-        endpoint="localhost",
-        port=shared_server.mqtts_port,
-        cert_filepath=str(device.cert_file),
-        pri_key_filepath=str(device.key_file),
-        ca_filepath=str(shared_server.ca_file),
-        client_id=uid("sdk-shadow"),
-        clean_session=True,
-        keep_alive_secs=30,
-    )
+    conn = sdk_connection(shared_server, device, uid("sdk-shadow"))
     conn.connect().result(TIMEOUT)
     yield conn
     conn.disconnect().result(TIMEOUT)
