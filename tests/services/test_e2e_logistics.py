@@ -8,20 +8,16 @@ from __future__ import annotations
 
 import io
 import json
-import re
-import ssl
 import zipfile
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from awscrt import mqtt
-from awsiot import mqtt_connection_builder
 
-from tests.harness import RunningServer, make_server
-from tests.services.test_e2e_seed_rules import WAIT, Inbox, _free_port, _text
+from tests.broker.clients import sdk_connection
+from tests.harness import RunningServer
+from tests.services.mail_support import WAIT, Inbox, confirm_subscription, server_with_mail, text_of
 
 SERIAL = "WH-B101"
 ROLE = "arn:aws:iam::000000000000:role/pickup"
@@ -61,17 +57,7 @@ POLICY = {
 
 @pytest.fixture
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Inbox]]:
-    inbox, port = Inbox(), _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    server = make_server(
-        tmp_path_factory.mktemp("logistics"), extra_args=("--smtp-url", f"smtp://127.0.0.1:{port}")
-    ).start()
-    try:
-        yield server, inbox
-    finally:
-        server.stop()
-        controller.stop()
+    yield from server_with_mail(tmp_path_factory.mktemp("logistics"))
 
 
 def _zip(source: str) -> bytes:
@@ -93,9 +79,7 @@ def test_button_to_dispatch_app(setup: tuple[RunningServer, Inbox]) -> None:
     queue_url = sqs.create_queue(QueueName="DispatchWorkOrders")["QueueUrl"]
     topic = sns.create_topic(Name="WarehousePickupAlerts")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="dispatch@example.com")
-    link = re.search(r"(https://\S+/_corral/sns/confirm\S+)", _text(inbox.messages.get(timeout=WAIT)))
-    assert link is not None
-    assert httpx.get(link.group(1), verify=ssl.create_default_context(cafile=str(server.ca_file))).is_success
+    confirm_subscription(server, inbox.messages.get(timeout=WAIT))
 
     function = lam.create_function(
         FunctionName="WarehousePalletPickup", Runtime="python3.11", Handler="pickup.handler", Role=ROLE,
@@ -112,11 +96,7 @@ def test_button_to_dispatch_app(setup: tuple[RunningServer, Inbox]) -> None:
     )
     button = server.issue_certificate("iot-button", policy=json.dumps(POLICY))
 
-    connection = mqtt_connection_builder.mtls_from_path(
-        endpoint="localhost", port=server.mqtts_port, cert_filepath=str(button.cert_file),
-        pri_key_filepath=str(button.key_file), ca_filepath=str(server.ca_file), client_id=SERIAL,
-        clean_session=True, keep_alive_secs=30,
-    )  # fmt: skip
+    connection = sdk_connection(server, button, SERIAL)
     connection.connect().result(WAIT)
     try:
         for click in ("DOUBLE", "SINGLE"):  # the double click is not a pickup: the rule filters it out
@@ -142,5 +122,5 @@ def test_button_to_dispatch_app(setup: tuple[RunningServer, Inbox]) -> None:
     assert ddb.scan(TableName="WorkOrders")["Count"] == 1
     alert = inbox.messages.get(timeout=WAIT)
     assert alert["To"] == "dispatch@example.com" and alert["Subject"] == "Pallet ready for pickup"
-    assert _text(alert).startswith(f"Work order {order['orderId']} for button {SERIAL}")
+    assert text_of(alert).startswith(f"Work order {order['orderId']} for button {SERIAL}")
     assert "Traceback" not in server.log()

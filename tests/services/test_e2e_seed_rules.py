@@ -19,24 +19,18 @@ from __future__ import annotations
 
 import base64
 import json
-import queue
 import re
-import socket
-import ssl
 import time
 from collections.abc import Callable, Iterator
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.aws_cli import aws
-from tests.broker.clients import PahoClient, uid
-from tests.harness import RunningServer, make_server
+from tests.broker.clients import ClientPool, PahoClient, uid
+from tests.harness import RunningServer, make_server, serving
+from tests.services.mail_support import Inbox, confirm_subscription, smtp_server, text_of
 
 T = TypeVar("T")
 WAIT = 30.0
@@ -45,48 +39,26 @@ CONFIG = "[rules]\naction_retries = 1\nretry_base_delay = 0.05\n"
 CLICK = {"serialNumber": "G030JF0512345678", "batteryVoltage": "2000mV", "clickType": "SINGLE"}
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: queue.Queue[Message] = queue.Queue()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.put(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def inbox() -> Iterator[tuple[Inbox, int]]:
-    mailbox, port = Inbox(), _free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield mailbox, port
-    controller.stop()
+    with smtp_server() as smtp:
+        yield smtp
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, inbox: tuple[Inbox, int]) -> Iterator[RunningServer]:
-    running = make_server(
-        tmp_path_factory.mktemp("seed-rules"),
-        config_toml=CONFIG,
-        extra_args=("--smtp-url", f"smtp://127.0.0.1:{inbox[1]}"),
-    ).start()
-    yield running
-    running.stop()
+    yield from serving(
+        make_server(
+            tmp_path_factory.mktemp("seed-rules"),
+            config_toml=CONFIG,
+            extra_args=("--smtp-url", f"smtp://127.0.0.1:{inbox[1]}"),
+        )
+    )
 
 
 @pytest.fixture
-def button(server: RunningServer) -> Iterator[PahoClient]:
-    client = PahoClient(server, uid("button"))
-    client.connect()
-    yield client
-    client.close()
+def button(server: RunningServer, pool: ClientPool) -> PahoClient:
+    return pool.connected(server, uid("button"))
 
 
 def ok(result: Any) -> str:
@@ -239,12 +211,6 @@ def test_sqs_rule_reaches_a_long_polling_consumer(
     assert base64.b64decode(encoded["Body"]) == b"\x00\x01binary"
 
 
-def _text(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode()
-
-
 def test_sns_rule_notifies_a_confirmed_email_subscription(
     server: RunningServer, tmp_path: Path, button: PahoClient, inbox: tuple[Inbox, int]
 ) -> None:
@@ -252,13 +218,7 @@ def test_sns_rule_notifies_a_confirmed_email_subscription(
     sns = server.client("sns")
     topic = sns.create_topic(Name="pickup-alerts")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="dispatch@example.com")
-    confirmation = mailbox.messages.get(timeout=WAIT)
-    link = re.search(r"(https://\S+/_corral/sns/confirm\S+)", _text(confirmation))
-    assert link is not None
-    assert (
-        httpx.get(link.group(1), verify=ssl.create_default_context(cafile=str(server.ca_file))).status_code
-        == 200
-    )
+    confirm_subscription(server, mailbox.messages.get(timeout=WAIT))
     create_rule(server, tmp_path, "SELECT * FROM 'alerts/+' WHERE clickType = 'LONG'", [
         {"sns": {"targetArn": topic, "roleArn": ROLE, "messageFormat": "RAW"}}
     ])  # fmt: skip
@@ -268,7 +228,7 @@ def test_sns_rule_notifies_a_confirmed_email_subscription(
     button.publish("alerts/WH-B101", json.dumps({**CLICK, "clickType": "LONG"}).encode(), qos=1)
     mail = mailbox.messages.get(timeout=WAIT)
     assert mail["To"] == "dispatch@example.com"
-    notification, _end = json.JSONDecoder().raw_decode(_text(mail))  # then SNS's unsubscribe footer
+    notification, _end = json.JSONDecoder().raw_decode(text_of(mail))  # then SNS's unsubscribe footer
     assert notification["clickType"] == "LONG"
 
 
@@ -295,21 +255,13 @@ def test_a_missing_table_reaches_the_error_action(
 # -- external mode: a second corral serve stands in for the external endpoint -------------------------------
 
 
-def _credentials(server: RunningServer) -> tuple[str, str]:
-    values: dict[str, str] = {}
-    for line in Path(server.endpoints["credentials_file"]).read_text().splitlines():
-        name, _, value = line.partition("=")
-        values[name.strip()] = value.strip()
-    return values["aws_access_key_id"], values["aws_secret_access_key"]
-
-
 def test_actions_pointed_at_an_external_endpoint(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
     base = tmp_path_factory.mktemp("external")
     outside = make_server(base, name="outside").start()
     try:
-        key_id, secret = _credentials(outside)
+        key_id, secret = outside.admin_key()
         endpoint = f'endpoint_url = "http://{outside.endpoints["http"]}"\nregion = "us-east-1"\n'
         endpoint += f'access_key_id = "{key_id}"\nsecret_access_key = "{secret}"\n'
         config = f"{CONFIG}\n[actions.s3]\n{endpoint}\n[services.sqs]\n{endpoint}"

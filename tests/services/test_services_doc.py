@@ -5,36 +5,22 @@ from __future__ import annotations
 
 import json
 import re
-import ssl
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from corral.config import ExternalEndpoint, load_config
 from tests.doc_support import ROOT, fenced_blocks, run_shell_blocks, shell_blocks
-from tests.harness import RunningServer, make_server
-from tests.services.test_e2e_seed_rules import WAIT, Inbox, _free_port, _text
+from tests.harness import RunningServer
+from tests.services.mail_support import WAIT, Inbox, confirm_subscription, server_with_mail, text_of
 
 DOC = ROOT / "docs" / "services.md"
 
 
 @pytest.fixture
 def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Inbox]]:
-    from aiosmtpd.controller import Controller
-
-    inbox, port = Inbox(), _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    server = make_server(
-        tmp_path_factory.mktemp("services-doc"), extra_args=("--smtp-url", f"smtp://127.0.0.1:{port}")
-    ).start()
-    try:
-        yield server, inbox
-    finally:
-        server.stop()
-        controller.stop()
+    yield from server_with_mail(tmp_path_factory.mktemp("services-doc"))
 
 
 def test_the_walkthrough_runs(mail_server: tuple[RunningServer, Inbox], tmp_path: Path) -> None:
@@ -43,11 +29,7 @@ def test_the_walkthrough_runs(mail_server: tuple[RunningServer, Inbox], tmp_path
 
     def confirm(index: int) -> None:
         if index == 1:  # the supervisor opens the link in the confirmation e-mail
-            confirmation = inbox.messages.get(timeout=WAIT)
-            link = re.search(r"(https://\S+/_corral/sns/confirm\S+)", _text(confirmation))
-            assert link is not None
-            ca = ssl.create_default_context(cafile=str(server.ca_file))
-            assert httpx.get(link.group(1), verify=ca).status_code == 200
+            confirm_subscription(server, inbox.messages.get(timeout=WAIT))
 
     blocks = shell_blocks(DOC.read_text())
     assert len(blocks) == 8
@@ -61,7 +43,7 @@ def test_the_walkthrough_runs(mail_server: tuple[RunningServer, Inbox], tmp_path
     assert outputs[7].split() == ["WH-B101", "Dock", "7"]
     alert = inbox.messages.get(timeout=WAIT)
     assert alert["To"] == "supervisor@example.com" and alert["Subject"] == "Pallet ready for pickup"
-    assert _text(alert).startswith(f"Pallet ready at Dock 7: work order {dispatched.rsplit(' ', 1)[1]}")
+    assert text_of(alert).startswith(f"Pallet ready at Dock 7: work order {dispatched.rsplit(' ', 1)[1]}")
     assert "Traceback" not in server.log()
 
 

@@ -14,14 +14,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.aws_cli import aws
-from tests.harness import RunningServer, make_server
+from tests.harness import RunningServer, make_server, serving
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("cloudwatch")).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("cloudwatch")))
 
 
 def cli(server: RunningServer, *args: str) -> Any:

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,16 +13,13 @@ import pytest
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.config import Config as BotoConfig
 
-from tests.harness import RunningServer, make_server
-
-AWS = str(Path(sys.executable).parent / "aws")
+from tests.aws_cli import aws
+from tests.harness import RunningServer, make_server, serving
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("dynamodb")).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("dynamodb")))
 
 
 def client(server: RunningServer) -> Any:
@@ -43,17 +36,6 @@ def resource(server: RunningServer) -> Any:
         aws_secret_access_key=low._request_signer._credentials.secret_key,
         config=BotoConfig(retries={"max_attempts": 1}),
     )
-
-
-def aws(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ENDPOINT_URL=f"http://{server.endpoints['http']}",
-        AWS_SHARED_CREDENTIALS_FILE=server.endpoints["credentials_file"],
-        AWS_PROFILE=server.endpoints["profile"],
-        AWS_DEFAULT_REGION=server.endpoints["region"],
-    )
-    return subprocess.run([AWS, *args], capture_output=True, text=True, timeout=60, env=env)
 
 
 def create_readings(server: RunningServer, name: str) -> None:

@@ -15,14 +15,12 @@ import pytest
 
 from tests.aws_cli import aws
 from tests.conftest import ServerFactory
-from tests.harness import RunningServer, make_server
+from tests.harness import RunningServer, make_server, serving
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("streams")).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("streams")))
 
 
 def cli(server: RunningServer, *args: str) -> Any:

@@ -14,17 +14,16 @@ from typing import Any
 import pytest
 from boto3.s3.transfer import TransferConfig
 
-from tests.harness import RunningServer, make_server
-from tests.services.s3.test_e2e_s3 import _raw_put, _swallow, aws, error_of, s3
+from tests.aws_cli import aws
+from tests.harness import RunningServer, make_server, serving
+from tests.services.s3.test_e2e_s3 import _raw_put, _swallow, error_of, s3
 
 MIB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("s3mp")).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("s3mp")))
 
 
 def multipart_etag(body: bytes, part_size: int) -> str:

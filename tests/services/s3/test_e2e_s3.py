@@ -8,8 +8,6 @@ import contextlib
 import hashlib
 import os
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,16 +19,13 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config as BotoConfig
 
-from tests.harness import RunningServer, make_server
-
-AWS = str(Path(sys.executable).parent / "aws")
+from tests.aws_cli import aws
+from tests.harness import RunningServer, make_server, serving
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("s3")).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("s3")))
 
 
 def s3(server: RunningServer, **config: Any) -> Any:
@@ -48,17 +43,6 @@ def s3_at(server: RunningServer, endpoint_url: str, **kwargs: Any) -> Any:
         aws_secret_access_key=credentials.secret_key,
         **kwargs,
     )
-
-
-def aws(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ENDPOINT_URL=f"http://{server.endpoints['http']}",
-        AWS_SHARED_CREDENTIALS_FILE=server.endpoints["credentials_file"],
-        AWS_PROFILE=server.endpoints["profile"],
-        AWS_DEFAULT_REGION=server.endpoints["region"],
-    )
-    return subprocess.run([AWS, *args], capture_output=True, text=True, timeout=120, env=env)
 
 
 def error_of(call: Any) -> dict[str, Any]:

@@ -5,44 +5,16 @@ from __future__ import annotations
 
 import json
 import queue
-import re
-import socket
 import ssl
 import threading
-from email import message_from_bytes
-from email.message import Message
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.harness import RunningServer, make_server
-
-WAIT = 30.0
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: queue.Queue[Message] = queue.Queue()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.put(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-def _text(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.services.mail_support import WAIT, Inbox, confirm_subscription, smtp_server, text_of
 
 
 class Subscriber(BaseHTTPRequestHandler):
@@ -59,22 +31,18 @@ class Subscriber(BaseHTTPRequestHandler):
 
 
 def test_sns_deliveries(tmp_path_factory: pytest.TempPathFactory) -> None:
-    inbox = Inbox()
-    smtp_port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
     http_server = HTTPServer(("127.0.0.1", 0), Subscriber)
     threading.Thread(target=http_server.serve_forever, daemon=True).start()
-    running = make_server(
-        tmp_path_factory.mktemp("sns"), extra_args=("--smtp-url", f"smtp://127.0.0.1:{smtp_port}")
-    ).start()
-    try:
-        _scenario(running, inbox, http_server.server_address[1])
-    finally:
-        running.stop()
-        http_server.shutdown()
-        http_server.server_close()
-        controller.stop()
+    with smtp_server() as (inbox, smtp_port):
+        running = make_server(
+            tmp_path_factory.mktemp("sns"), extra_args=("--smtp-url", f"smtp://127.0.0.1:{smtp_port}")
+        ).start()
+        try:
+            _scenario(running, inbox, http_server.server_address[1])
+        finally:
+            running.stop()
+            http_server.shutdown()
+            http_server.server_close()
 
 
 def _scenario(server: RunningServer, inbox: Inbox, http_port: int) -> None:
@@ -91,9 +59,7 @@ def _scenario(server: RunningServer, inbox: Inbox, http_port: int) -> None:
     assert pending["SubscriptionArn"] == "pending confirmation"
     confirmation = inbox.messages.get(timeout=WAIT)
     assert confirmation["Subject"] == "AWS Notification - Subscription Confirmation"
-    link = re.search(r"(https://\S+/_corral/sns/confirm\S+)", _text(confirmation))
-    assert link is not None
-    assert httpx.get(link.group(1), verify=ca).status_code == 200
+    confirm_subscription(server, confirmation)
 
     # HTTP: the subscriber follows the SubscribeURL it was sent.
     endpoint = f"http://127.0.0.1:{http_port}/hook"
@@ -121,7 +87,7 @@ def _scenario(server: RunningServer, inbox: Inbox, http_port: int) -> None:
         MessageAttributes={"level": {"DataType": "String", "StringValue": "high"}},
     )
     mail = inbox.messages.get(timeout=WAIT)
-    assert mail["Subject"] == "Alarm" and _text(mail).startswith("fire")
+    assert mail["Subject"] == "Alarm" and text_of(mail).startswith("fire")
     headers, document = Subscriber.received.get(timeout=WAIT)
     assert headers["x-amz-sns-message-type"] == "Notification"
     assert document["MessageId"] == published["MessageId"] and document["Message"] == "fire"

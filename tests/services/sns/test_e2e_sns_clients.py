@@ -13,14 +13,13 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
 from botocore.config import Config as BotoConfig
-from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.aws_cli import aws
+from tests.broker.clients import V311, ClientPool, uid
 from tests.functions.function_support import ROLE, package
-from tests.harness import RunningServer, make_server
+from tests.harness import RunningServer, make_server, serving
 
 WAIT = 60.0
 ACCOUNT = "000000000000"
@@ -28,9 +27,7 @@ ACCOUNT = "000000000000"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("sns-clients"), insecure=True).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("sns-clients"), insecure=True))
 
 
 def sns_cli(server: RunningServer, *args: str) -> subprocess.CompletedProcess[str]:
@@ -187,24 +184,7 @@ RECORDER = """
 """
 
 
-class MqttSubscriber:
-    def __init__(self, server: RunningServer, topic: str) -> None:
-        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
-        subscribed: queue.Queue[bool] = queue.Queue()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sns-{uuid.uuid4().hex[:8]}")
-        self.client.on_message = lambda client, userdata, message: self.messages.put(message)
-        self.client.on_subscribe = lambda *args: subscribed.put(True)
-        self.client.on_connect = lambda client, *args: client.subscribe(topic, qos=1)
-        self.client.connect("127.0.0.1", server.insecure_port)
-        self.client.loop_start()
-        assert subscribed.get(timeout=WAIT)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
-def test_a_lambda_subscriber_gets_the_sns_event(server: RunningServer) -> None:
+def test_a_lambda_subscriber_gets_the_sns_event(server: RunningServer, pool: ClientPool) -> None:
     lam = server.client("lambda", config=BotoConfig(retries={"max_attempts": 1}, read_timeout=120))
     name = f"sns-recorder-{uuid.uuid4().hex[:6]}"
     function_arn = lam.create_function(
@@ -214,17 +194,15 @@ def test_a_lambda_subscriber_gets_the_sns_event(server: RunningServer) -> None:
     sns = server.client("sns")
     topic = sns.create_topic(Name="to-lambda")["TopicArn"]
     subscription = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function_arn)["SubscriptionArn"]
-    subscriber = MqttSubscriber(server, f"sns-events/{name}")
-    try:
-        published = sns.publish(
-            TopicArn=topic,
-            Message="to the function",
-            Subject="Event",
-            MessageAttributes={"n": {"DataType": "Number", "StringValue": "7"}},
-        )
-        event = json.loads(subscriber.messages.get(timeout=WAIT).payload)
-    finally:
-        subscriber.close()
+    subscriber = pool.connected(server, uid("sns"), transport="insecure", version=V311)
+    subscriber.subscribe(f"sns-events/{name}")
+    published = sns.publish(
+        TopicArn=topic,
+        Message="to the function",
+        Subject="Event",
+        MessageAttributes={"n": {"DataType": "Number", "StringValue": "7"}},
+    )
+    event = json.loads(subscriber.next_message(timeout=WAIT).payload)
     [record] = event["Records"]
     assert record["EventSource"] == "aws:sns" and record["EventSubscriptionArn"] == subscription
     sns_part = record["Sns"]

@@ -11,14 +11,12 @@ from typing import Any
 import pytest
 
 from tests.aws_cli import aws
-from tests.harness import RunningServer, make_server
+from tests.harness import RunningServer, make_server, serving
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("sqs")).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("sqs")))
 
 
 def test_queue_lifecycle_and_errors_with_boto3(server: RunningServer) -> None:
