@@ -13,16 +13,14 @@ from boto3.dynamodb.types import TypeSerializer
 
 from corral.rules.actions.dynamodb import plain
 from tests.broker.clients import PahoClient, uid
-from tests.harness import RunningServer, make_server
+from tests.harness import RunningServer, make_server, serving
 
 ROLE = "arn:aws:iam::000000000000:role/corral-rules"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("get-dynamodb")).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("get-dynamodb")))
 
 
 def test_a_rule_enriches_a_message_with_an_item(server: RunningServer) -> None:
