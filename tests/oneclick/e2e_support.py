@@ -1,29 +1,16 @@
 """What the 1-Click end-to-end tests share: the real aws CLI with the models ``corral aws-models install``
-fetched and ``corral env``'s variables, ``corral oneclick manufacture`` and ``corral button press``, a paho
-subscriber, an SMTP server (aiosmtpd) and an SMS gateway."""
+fetched and ``corral env``'s variables, ``corral oneclick manufacture`` and ``corral button press``."""
 
 from __future__ import annotations
 
 import json
-import os
-import queue
-import shlex
 import subprocess
-import sys
-import uuid
-from email import message_from_bytes
-from email.message import Message
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
+from tests.aws_cli import CORRAL, aws_environment, run_aws
 from tests.harness import RunningServer
 
-AWS = str(Path(sys.executable).parent / "aws")
-CORRAL = str(Path(sys.executable).parent / "corral")
 WAIT = 60.0
 
 
@@ -39,20 +26,16 @@ def install_models(base: Path) -> str:
 class CLI:
     """The aws CLI as a user runs it after ``eval "$(corral env)"``."""
 
-    def __init__(self, server: RunningServer, data_path: str, workdir: Path) -> None:
+    def __init__(
+        self, server: RunningServer, data_path: str, workdir: Path, env: dict[str, str | None] | None = None
+    ) -> None:
+        """``env`` overrides the exports (None removes a variable); AWS_DATA_PATH is ``data_path``."""
         self.server = server
         self.workdir = workdir
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        for line in corral("env", "--data-dir", str(server.data_dir)).stdout.splitlines():
-            name, _, value = line.removeprefix("export ").partition("=")
-            env[name] = shlex.split(value)[0]
-        env["AWS_DATA_PATH"] = data_path
-        self.env = env
+        self.env = aws_environment(server, {"AWS_DATA_PATH": data_path, **(env or {})})
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [AWS, *args], capture_output=True, text=True, timeout=120, env=self.env, cwd=self.workdir
-        )
+        return run_aws(self.env, *args, cwd=self.workdir)
 
     def __call__(self, *args: str) -> Any:
         done = self.run(*args)
@@ -92,61 +75,3 @@ class CLI:
         window = ("--from-time-stamp", "2000-01-01T00:00:00Z", "--to-time-stamp", "2100-01-01T00:00:00Z")
         found = self("iot1click-devices", "list-device-events", "--device-id", device_id, *window)
         return [json.loads(event["StdEvent"]) for event in found["Events"]]
-
-
-class Subscriber:
-    """A paho client on the loopback MQTT port, collecting what it receives."""
-
-    def __init__(self, server: RunningServer, topic: str) -> None:
-        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
-        subscribed: queue.Queue[bool] = queue.Queue()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sub-{uuid.uuid4().hex[:8]}")
-        self.client.on_message = lambda client, userdata, message: self.messages.put(message)
-        self.client.on_subscribe = lambda *args: subscribed.put(True)
-        self.client.on_connect = lambda client, *args: client.subscribe(topic, qos=1)
-        self.client.connect("127.0.0.1", server.insecure_port)
-        self.client.loop_start()
-        assert subscribed.get(timeout=WAIT)
-
-    def next(self) -> tuple[str, dict[str, Any]]:
-        message = self.messages.get(timeout=WAIT)
-        return message.topic, json.loads(message.payload)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-
-
-class Inbox:
-    """aiosmtpd's handler: every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: queue.Queue[Message] = queue.Queue()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.put(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-def text_of(message: Message) -> str:
-    payload = message.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode()
-
-
-class SmsGateway(BaseHTTPRequestHandler):
-    """The tiny HTTP SMS gateway ``sms_gateway_url`` points at: each POSTed JSON body is one SMS."""
-
-    received: queue.Queue[dict[str, Any]] = queue.Queue()
-
-    def do_POST(self) -> None:
-        self.received.put(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def sms_gateway() -> HTTPServer:
-    return HTTPServer(("127.0.0.1", 0), SmsGateway)

@@ -8,54 +8,41 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from corral.auth.ca import ensure_pki
-from tests.harness import RunningServer, make_server
-
-CORRAL = str(Path(sys.executable).parent / "corral")
+from tests.harness import RunningServer, free_port, make_server, serving
+from tests.oneclick.e2e_support import corral
 
 
 def press(data_dir: Path, device_id: str, *flags: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CORRAL, "button", "press", device_id, *flags, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return corral("button", "press", device_id, *flags, "--data-dir", str(data_dir), check=False)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("button")).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("button")))
+
+
+def manufacture(server: RunningServer) -> dict[str, Any]:
+    """``corral oneclick manufacture``'s one enterprise button."""
+    [made] = json.loads(
+        corral(
+            "oneclick", "manufacture", "--product", "enterprise-button", "--data-dir", str(server.data_dir)
+        ).stdout
+    )
+    assert isinstance(made, dict)
+    return made
 
 
 @pytest.fixture(scope="module")
 def device(server: RunningServer) -> str:
-    out = subprocess.run(
-        [
-            CORRAL,
-            "oneclick",
-            "manufacture",
-            "--product",
-            "enterprise-button",
-            "--data-dir",
-            str(server.data_dir),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
-    [made] = json.loads(out)
+    made = manufacture(server)
     assert made["deviceId"].startswith("G030PM") and len(made["deviceId"]) == 16
     return str(made["deviceId"])
 
@@ -94,10 +81,7 @@ def test_an_unknown_host_is_red_short_long_short(server: RunningServer, device: 
 
 
 def test_a_closed_port_is_red_short_long_long(server: RunningServer, device: str, tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    data_dir = elsewhere(server, device, tmp_path, mqtts=f"127.0.0.1:{port}")
+    data_dir = elsewhere(server, device, tmp_path, mqtts=f"127.0.0.1:{free_port()}")
     done = press(data_dir, device)
     assert done.returncode == 1 and done.stdout.startswith("red: short, long, long"), done.stdout
 
@@ -112,22 +96,7 @@ def test_a_server_of_another_ca_is_red_long_short_short(
 
 
 def test_a_revoked_certificate_is_red_long_short_long(server: RunningServer, tmp_path: Path) -> None:
-    out = subprocess.run(
-        [
-            CORRAL,
-            "oneclick",
-            "manufacture",
-            "--product",
-            "enterprise-button",
-            "--data-dir",
-            str(server.data_dir),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
-    [made] = json.loads(out)
+    made = manufacture(server)
     server.iot().update_certificate(certificateId=made["certificateId"], newStatus="REVOKED")
     done = press(server.data_dir, made["deviceId"])
     assert done.returncode == 1 and done.stdout.startswith("red: long, short, long"), done.stdout

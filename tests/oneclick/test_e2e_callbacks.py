@@ -9,30 +9,19 @@ from __future__ import annotations
 
 import io
 import json
-import socket
-import threading
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import HTTPServer
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.harness import RunningServer, make_server
-from tests.oneclick.e2e_support import (
-    CLI,
-    WAIT,
-    Inbox,
-    SmsGateway,
-    Subscriber,
-    install_models,
-    sms_gateway,
-    text_of,
-)
+from tests.broker.clients import V311, ClientPool, PahoClient, uid
+from tests.harness import RunningServer
+from tests.mail_support import Inbox, SmsGateway, server_with_mail, sms_gateway, text_of
+from tests.oneclick.e2e_support import CLI, WAIT, install_models
 
 ROLE = "arn:aws:iam::000000000000:role/iot1click"
 RECORDER = """\
@@ -52,50 +41,39 @@ EMAIL = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+@pytest.fixture(scope="module")
+def mail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Inbox]]:
+    """The server, its e-mails from iot1click@example.com to aiosmtpd and its SMS to the SMS gateway."""
+    with sms_gateway() as sms_url:
+        yield from server_with_mail(
+            tmp_path_factory.mktemp("oneclick-callbacks"),
+            sender="iot1click@example.com",
+            insecure=True,
+            config_toml=f'sms_gateway_url = "{sms_url}"\n',
+        )
 
 
 @pytest.fixture(scope="module")
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
+def server(mail: tuple[RunningServer, Inbox]) -> RunningServer:
+    return mail[0]
 
 
 @pytest.fixture(scope="module")
-def inbox(smtp: tuple[Inbox, int]) -> Inbox:
-    return smtp[0]
+def inbox(mail: tuple[RunningServer, Inbox]) -> Inbox:
+    return mail[1]
 
 
-@pytest.fixture(scope="module")
-def gateway() -> Iterator[HTTPServer]:
-    server = sms_gateway()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+def subscribe(pool: ClientPool, server: RunningServer, topic: str) -> PahoClient:
+    """A paho client on the loopback MQTT port, subscribed to ``topic``: where the recorder's events go."""
+    client = pool.connected(server, uid("sub"), transport="insecure", version=V311)
+    client.subscribe(topic, timeout=WAIT)
+    return client
 
 
-@pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, smtp: tuple[Inbox, int], gateway: HTTPServer
-) -> Iterator[RunningServer]:
-    controller_port = smtp[1]
-    sms_url = f"http://127.0.0.1:{gateway.server_address[1]}/sms"
-    running = make_server(
-        tmp_path_factory.mktemp("oneclick-callbacks"),
-        insecure=True,
-        config_toml=f'sms_gateway_url = "{sms_url}"\n',
-        extra_args=("--smtp-url", f"smtp://127.0.0.1:{controller_port}?from=iot1click@example.com"),
-    ).start()
-    yield running
-    running.stop()
+def received(client: PahoClient) -> tuple[str, dict[str, Any]]:
+    """The next event a recorder published: its topic and body."""
+    message = client.next_message(timeout=WAIT)
+    return message.topic, json.loads(message.payload)
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +124,7 @@ def place(
         )  # fmt: skip
 
 
-def test_a_notification_button_per_customer(aws: CLI, server: RunningServer) -> None:
+def test_a_notification_button_per_customer(aws: CLI, server: RunningServer, pool: ClientPool) -> None:
     """The guide's Example 1: SalesPersonNotification, one NotificationButton per customer, calling a function
     with the placement's CustomerName and SalesPersonPhoneNumber."""
     function_arn = create_function(aws, "SendSMSLambda")
@@ -160,31 +138,28 @@ def test_a_notification_button_per_customer(aws: CLI, server: RunningServer) -> 
     place(aws, "SalesPersonNotification", "MsSmith",
           {"CustomerName": "Ms. Smith", "SalesPersonPhoneNumber": "1-555-555-9876"},
           {"NotificationButton": smith})  # fmt: skip
-    subscriber = Subscriber(server, "oneclick/received/SendSMSLambda")
-    try:
-        aws.press(jones)
-        topic, event = subscriber.next()
-        assert topic == "oneclick/received/SendSMSLambda"
-        assert event["deviceEvent"]["buttonClicked"]["clickType"] == "SINGLE"
-        assert event["deviceInfo"]["deviceId"] == jones and event["deviceInfo"]["type"] == "button"
-        assert event["placementInfo"] == {
-            "projectName": "SalesPersonNotification",
-            "placementName": "MrJones",
-            "attributes": {"CustomerName": "Mr. Jones", "SalesPersonPhoneNumber": "1-555-555-1234"},
-            "devices": {"NotificationButton": jones},
-        }
-        remaining = aws.events(jones)[-1]["remainingLife"]
-        assert event["deviceInfo"]["remainingLife"] == remaining
-        aws.press(smith, "long")
-        _, event = subscriber.next()
-        assert event["deviceEvent"]["buttonClicked"]["clickType"] == "LONG"
-        assert event["placementInfo"]["attributes"]["CustomerName"] == "Ms. Smith"
-        assert event["placementInfo"]["devices"] == {"NotificationButton": smith}
-    finally:
-        subscriber.close()
+    subscriber = subscribe(pool, server, "oneclick/received/SendSMSLambda")
+    aws.press(jones)
+    topic, event = received(subscriber)
+    assert topic == "oneclick/received/SendSMSLambda"
+    assert event["deviceEvent"]["buttonClicked"]["clickType"] == "SINGLE"
+    assert event["deviceInfo"]["deviceId"] == jones and event["deviceInfo"]["type"] == "button"
+    assert event["placementInfo"] == {
+        "projectName": "SalesPersonNotification",
+        "placementName": "MrJones",
+        "attributes": {"CustomerName": "Mr. Jones", "SalesPersonPhoneNumber": "1-555-555-1234"},
+        "devices": {"NotificationButton": jones},
+    }
+    remaining = aws.events(jones)[-1]["remainingLife"]
+    assert event["deviceInfo"]["remainingLife"] == remaining
+    aws.press(smith, "long")
+    _, event = received(subscriber)
+    assert event["deviceEvent"]["buttonClicked"]["clickType"] == "LONG"
+    assert event["placementInfo"]["attributes"]["CustomerName"] == "Ms. Smith"
+    assert event["placementInfo"]["devices"] == {"NotificationButton": smith}
 
 
-def test_meeting_room_feedback_with_two_buttons(aws: CLI, server: RunningServer) -> None:
+def test_meeting_room_feedback_with_two_buttons(aws: CLI, server: RunningServer, pool: ClientPool) -> None:
     """The guide's MeetingRoomSatisfaction: Satisfied calls SatLambda, Unsatisfied calls UnsatLambda, with the
     room's attributes (the Building default, Room TBD replaced by the placement's)."""
     templates = {
@@ -197,22 +172,19 @@ def test_meeting_room_feedback_with_two_buttons(aws: CLI, server: RunningServer)
     aws.claim(unsatisfied)
     place(aws, "MeetingRoomSatisfaction", "room-1001", {"Room": "1001"},
           {"Satisfied": satisfied, "Unsatisfied": unsatisfied})  # fmt: skip
-    subscriber = Subscriber(server, "oneclick/received/+")
-    try:
-        aws.press(unsatisfied)
-        topic, event = subscriber.next()
-        assert topic == "oneclick/received/UnsatLambda"
-        assert event["deviceInfo"]["deviceId"] == unsatisfied
-        assert event["placementInfo"]["attributes"] == {"Building": "Headquarters", "Room": "1001"}
-        assert event["placementInfo"]["devices"] == {"Satisfied": satisfied, "Unsatisfied": unsatisfied}
-        assert event["deviceInfo"]["attributes"]["deviceTemplateName"] == "Unsatisfied"
-        aws.press(satisfied, "double")
-        topic, event = subscriber.next()
-        assert topic == "oneclick/received/SatLambda"
-        assert event["deviceEvent"]["buttonClicked"]["clickType"] == "DOUBLE"
-        assert event["deviceInfo"]["attributes"]["Room"] == "1001"
-    finally:
-        subscriber.close()
+    subscriber = subscribe(pool, server, "oneclick/received/+")
+    aws.press(unsatisfied)
+    topic, event = received(subscriber)
+    assert topic == "oneclick/received/UnsatLambda"
+    assert event["deviceInfo"]["deviceId"] == unsatisfied
+    assert event["placementInfo"]["attributes"] == {"Building": "Headquarters", "Room": "1001"}
+    assert event["placementInfo"]["devices"] == {"Satisfied": satisfied, "Unsatisfied": unsatisfied}
+    assert event["deviceInfo"]["attributes"]["deviceTemplateName"] == "Unsatisfied"
+    aws.press(satisfied, "double")
+    topic, event = received(subscriber)
+    assert topic == "oneclick/received/SatLambda"
+    assert event["deviceEvent"]["buttonClicked"]["clickType"] == "DOUBLE"
+    assert event["deviceInfo"]["attributes"]["Room"] == "1001"
 
     statistics = metric_sum(aws, "TotalEvents", "ProjectName", "MeetingRoomSatisfaction")
     assert statistics == 2.0  # the claim presses came before the devices were placed
@@ -258,7 +230,7 @@ def test_send_email_and_send_sms(aws: CLI, inbox: Inbox) -> None:
     }
 
 
-def test_health_events_below_the_threshold(aws: CLI, server: RunningServer) -> None:
+def test_health_events_below_the_threshold(aws: CLI, server: RunningServer, pool: ClientPool) -> None:
     """setDeviceHealthMonitorCallback: the function gets the guide's health event on the click that takes
     RemainingLife (0.05 per click of 2000) below the threshold, and only then."""
     function_arn = create_function(aws, "HealthLambda")
@@ -271,25 +243,22 @@ def test_health_events_below_the_threshold(aws: CLI, server: RunningServer) -> N
         "DeviceMethodParameters": json.dumps(parameters),
     }
     aws("iot1click-devices", "invoke-device-method", "--cli-input-json", aws.write("health.json", invoke))
-    subscriber = Subscriber(server, "oneclick/received/HealthLambda")
-    try:
-        aws.press(device)  # 99.9: not below
-        aws.press(device)  # 99.85: below, the event
-        aws.press(device)  # 99.8: already below, no other event
-        _, event = subscriber.next()
-        lives = [e["remainingLife"] for e in aws.events(device)][-3:]
-        assert lives == pytest.approx([99.9, 99.85, 99.8])
-        assert event == {
-            "deviceEvent": {"deviceHealthMonitor": {"condition": {"remainingLifeLowerThan": 99.9}}},
-            "deviceInfo": {"attributes": {}, "type": "button", "deviceId": device, "remainingLife": lives[1]},
-        }
-        assert subscriber.messages.empty()
-    finally:
-        subscriber.close()
+    subscriber = subscribe(pool, server, "oneclick/received/HealthLambda")
+    aws.press(device)  # 99.9: not below
+    aws.press(device)  # 99.85: below, the event
+    aws.press(device)  # 99.8: already below, no other event
+    _, event = received(subscriber)
+    lives = [e["remainingLife"] for e in aws.events(device)][-3:]
+    assert lives == pytest.approx([99.9, 99.85, 99.8])
+    assert event == {
+        "deviceEvent": {"deviceHealthMonitor": {"condition": {"remainingLifeLowerThan": 99.9}}},
+        "deviceInfo": {"attributes": {}, "type": "button", "deviceId": device, "remainingLife": lives[1]},
+    }
+    assert len(subscriber.received) == 1  # no other event
     assert metric_sum(aws, "TotalEvents", "DeviceEvent", "deviceHealthMonitor") >= 1.0
 
 
-def test_a_disabled_device_invokes_nothing(aws: CLI, server: RunningServer) -> None:
+def test_a_disabled_device_invokes_nothing(aws: CLI, server: RunningServer, pool: ClientPool) -> None:
     """A disabled device's click is recorded and reaches no callback. The function runs one invocation at a
     time (reserved concurrency 1), in order, so had the disabled click been delivered, its event would arrive
     before the enabled one's."""
@@ -300,17 +269,14 @@ def test_a_disabled_device_invokes_nothing(aws: CLI, server: RunningServer) -> N
     [device] = aws.manufacture(1)
     aws.claim(device, enabled=False)
     place(aws, "SeattleDumpsters", "customer217", {}, {"empty-dumpster-request": device})
-    subscriber = Subscriber(server, "oneclick/received/DumpsterLambda")
-    try:
-        aws.press(device, "double")  # disabled
-        assert [e["clickType"] for e in aws.events(device)][-1] == "DOUBLE"  # recorded all the same
-        aws("iot1click-devices", "update-device-state", "--device-id", device, "--enabled")
-        aws.press(device, "long")
-        _, event = subscriber.next()
-        assert event["deviceEvent"]["buttonClicked"]["clickType"] == "LONG"
-        aws("iot1click-devices", "update-device-state", "--device-id", device, "--no-enabled")
-    finally:
-        subscriber.close()
+    subscriber = subscribe(pool, server, "oneclick/received/DumpsterLambda")
+    aws.press(device, "double")  # disabled
+    assert [e["clickType"] for e in aws.events(device)][-1] == "DOUBLE"  # recorded all the same
+    aws("iot1click-devices", "update-device-state", "--device-id", device, "--enabled")
+    aws.press(device, "long")
+    _, event = received(subscriber)
+    assert event["deviceEvent"]["buttonClicked"]["clickType"] == "LONG"
+    aws("iot1click-devices", "update-device-state", "--device-id", device, "--no-enabled")
 
 
 def test_callback_errors_and_the_metrics(aws: CLI, server: RunningServer) -> None:

@@ -7,33 +7,23 @@ account and region, dates and event times are Corral's own."""
 from __future__ import annotations
 
 import json
-import os
-import shlex
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.harness import RunningServer, make_server
+from tests.aws_cli import corral_env
+from tests.harness import RunningServer, make_server, serving
+from tests.oneclick.e2e_support import CLI, corral, install_models
 
-AWS = str(Path(sys.executable).parent / "aws")
-CORRAL = str(Path(sys.executable).parent / "corral")
 DEVICE = "G030PM0123456789"
-
-
-def corral(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CORRAL, *args], capture_output=True, text=True, timeout=120, check=check)
 
 
 @pytest.fixture(scope="module")
 def data_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     """``corral aws-models install --print-data-path``: botocore 1.35.93's two models, fetched with pip."""
-    base = tmp_path_factory.mktemp("aws-models")
-    out = corral("aws-models", "install", "--print-data-path", "--data-dir", str(base)).stdout.strip()
+    out = install_models(tmp_path_factory.mktemp("aws-models"))
     assert Path(out, "iot1click-devices", "2018-05-14", "service-2.json").is_file()
     assert Path(out, "iot1click-projects", "2018-05-14", "service-2.json").is_file()
     return out
@@ -41,43 +31,16 @@ def data_path(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("oneclick")).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("oneclick")))
 
 
-class CLI:
-    def __init__(self, server: RunningServer, data_path: str, workdir: Path) -> None:
-        self.server = server
-        self.workdir = workdir
-        exports: dict[str, str] = {}
-        for line in corral("env", "--data-dir", str(server.data_dir)).stdout.splitlines():
-            name, _, value = line.removeprefix("export ").partition("=")
-            exports[name] = shlex.split(value)[0]
-        assert exports["AWS_ENDPOINT_URL_IOT1CLICK_DEVICES"] == exports["AWS_ENDPOINT_URL"]
-        assert exports["AWS_ENDPOINT_URL_IOT1CLICK_PROJECTS"] == exports["AWS_ENDPOINT_URL"]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(exports)
-        del env["AWS_ENDPOINT_URL"]  # the 1-Click services' own variables must do
-        env["AWS_DATA_PATH"] = data_path
-        self.env = env
-
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [AWS, *args], capture_output=True, text=True, timeout=60, env=self.env, cwd=self.workdir
-        )
-
-    def __call__(self, *args: str) -> Any:
-        done = self.run(*args)
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout) if done.stdout.strip() else None
-
-    def press(self, click: str) -> str:
-        done = corral(
-            "button", "press", DEVICE, f"--{click}", "--data-dir", str(self.server.data_dir), check=False
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
+def walkthrough_cli(server: RunningServer, data_path: str, workdir: Path) -> CLI:
+    """The aws CLI with the 1-Click services' own endpoint variables only: they must do without
+    AWS_ENDPOINT_URL."""
+    exports = corral_env(server)
+    assert exports["AWS_ENDPOINT_URL_IOT1CLICK_DEVICES"] == exports["AWS_ENDPOINT_URL"]
+    assert exports["AWS_ENDPOINT_URL_IOT1CLICK_PROJECTS"] == exports["AWS_ENDPOINT_URL"]
+    return CLI(server, data_path, workdir, env={"AWS_ENDPOINT_URL": None})
 
 
 def write(folder: Path, name: str, text: str) -> None:
@@ -85,7 +48,7 @@ def write(folder: Path, name: str, text: str) -> None:
 
 
 def test_the_walkthrough(server: RunningServer, data_path: str, tmp_path: Path) -> None:
-    aws = CLI(server, data_path, tmp_path)
+    aws = walkthrough_cli(server, data_path, tmp_path)
     region, account = server.endpoints["region"], server.endpoints["account_id"]
     project_arn = f"arn:aws:iot1click:{region}:{account}:projects/SeattleDumpsters"
     device_arn = f"arn:aws:iot1click:{region}:{account}:devices/{DEVICE}"
@@ -110,7 +73,7 @@ def test_the_walkthrough(server: RunningServer, data_path: str, tmp_path: Path) 
     assert aws("iot1click-devices", "initiate-device-claim", "--device-id", DEVICE) == {
         "State": "CLAIM_INITIATED"
     }
-    assert aws.press("single").startswith("solid green")
+    aws.press(DEVICE)  # solid green
     assert aws("iot1click-devices", "finalize-device-claim", "--device-id", DEVICE) == {"State": "CLAIMED"}
 
     write(
@@ -204,7 +167,7 @@ def test_the_walkthrough(server: RunningServer, data_path: str, tmp_path: Path) 
         "devices": {"empty-dumpster-request": DEVICE}
     }
 
-    aws.press("single")  # the walkthrough's device had two clicks before describe-device: 99.9
+    aws.press(DEVICE, "single")  # the walkthrough's device had two clicks before describe-device: 99.9
     attributes = {
         "projectRegion": region,
         "projectName": "SeattleDumpsters",
@@ -232,9 +195,9 @@ def test_the_walkthrough(server: RunningServer, data_path: str, tmp_path: Path) 
         "--to-time-stamp",
         (start + timedelta(hours=1)).isoformat(),
     )
-    aws.press("single")
+    aws.press(DEVICE, "single")
     events = aws("iot1click-devices", "list-device-events", "--device-id", DEVICE, *window)["Events"]
-    aws.press("double")
+    aws.press(DEVICE, "double")
     events = aws("iot1click-devices", "list-device-events", "--device-id", DEVICE, *window)["Events"]
     assert [e["Device"] for e in events] == [{"Attributes": {}, "DeviceId": DEVICE, "Type": "button"}] * 2
     std = [json.loads(e["StdEvent"]) for e in events]
@@ -329,8 +292,8 @@ def test_the_walkthrough(server: RunningServer, data_path: str, tmp_path: Path) 
         "project": project
     }
 
-    aws.press("single")
-    aws.press("long")  # six clicks in all: 99.7, as the walkthrough's list-devices shows
+    aws.press(DEVICE, "single")
+    aws.press(DEVICE, "long")  # six clicks in all: 99.7, as the walkthrough's list-devices shows
     description = {**description, "Enabled": True, "RemainingLife": 99.7}
     assert aws("iot1click-devices", "list-devices") == {"Devices": [description]}
     device_tags = {"Driver": "John Smith", "Driver Phone": "206-123-4567"}
@@ -376,7 +339,7 @@ def test_the_walkthrough(server: RunningServer, data_path: str, tmp_path: Path) 
 
 
 def test_claim_codes(server: RunningServer, data_path: str, tmp_path: Path) -> None:
-    aws = CLI(server, data_path, tmp_path)
+    aws = walkthrough_cli(server, data_path, tmp_path)
     data_dir = str(server.data_dir)
     corral(
         "oneclick",

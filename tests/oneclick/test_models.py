@@ -6,7 +6,6 @@ these facts must match, since today's aws CLI speaks from AWS's copy."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,7 @@ from botocore.model import OperationModel, Shape
 from corral.api.protocol import load_service_model, route
 from corral.oneclick import DEVICES_SERVICE, PROJECTS_SERVICE, model_path
 from corral.oneclick.api import DEVICE_OPERATIONS, PROJECT_OPERATIONS, is_projects_path
-
-CORRAL = str(Path(sys.executable).parent / "corral")
+from tests.aws_cli import CORRAL
 
 
 @pytest.fixture(scope="module")

@@ -5,40 +5,23 @@ writes ``~/.aws/models``); the click's e-mail arrives."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.doc_support import ROOT, fenced_blocks, json_objects, run_shell_blocks, shell_blocks
-from tests.harness import RunningServer, make_server
-from tests.oneclick.e2e_support import WAIT, Inbox, text_of
+from tests.harness import RunningServer
+from tests.mail_support import Inbox, server_with_mail, text_of
+from tests.oneclick.e2e_support import WAIT
 
 DOC = ROOT / "docs" / "oneclick.md"
 DEVICE = "G030PM0000001001"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def mail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, Inbox]]:
-    inbox, port = Inbox(), _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    server = make_server(
-        tmp_path_factory.mktemp("oneclick-doc"),
-        extra_args=("--smtp-url", f"smtp://127.0.0.1:{port}?from=buttons@example.com"),
-    ).start()
-    yield server, inbox
-    server.stop()
-    controller.stop()
+    yield from server_with_mail(tmp_path_factory.mktemp("oneclick-doc"), sender="buttons@example.com")
 
 
 def test_the_page_runs(

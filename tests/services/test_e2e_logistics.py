@@ -17,7 +17,7 @@ from awscrt import mqtt
 
 from tests.broker.clients import sdk_connection
 from tests.harness import RunningServer
-from tests.services.mail_support import WAIT, Inbox, confirm_subscription, server_with_mail, text_of
+from tests.mail_support import WAIT, Inbox, confirm_subscription, server_with_mail, text_of
 
 SERIAL = "WH-B101"
 ROLE = "arn:aws:iam::000000000000:role/pickup"

@@ -30,7 +30,7 @@ import pytest
 from tests.aws_cli import aws
 from tests.broker.clients import ClientPool, PahoClient, uid
 from tests.harness import RunningServer, make_server, serving
-from tests.services.mail_support import Inbox, confirm_subscription, smtp_server, text_of
+from tests.mail_support import Inbox, confirm_subscription, smtp_server, text_of
 
 T = TypeVar("T")
 WAIT = 30.0

@@ -13,7 +13,7 @@ import pytest
 from corral.config import ExternalEndpoint, load_config
 from tests.doc_support import ROOT, fenced_blocks, run_shell_blocks, shell_blocks
 from tests.harness import RunningServer
-from tests.services.mail_support import WAIT, Inbox, confirm_subscription, server_with_mail, text_of
+from tests.mail_support import WAIT, Inbox, confirm_subscription, server_with_mail, text_of
 
 DOC = ROOT / "docs" / "services.md"
 

@@ -5,33 +5,21 @@ from __future__ import annotations
 
 import json
 import queue
-import threading
 from collections.abc import Iterator
-from http.server import HTTPServer
 
 import pytest
 
 from tests.aws_cli import aws
 from tests.harness import RunningServer, make_server, serving
-from tests.oneclick.e2e_support import SmsGateway, sms_gateway
+from tests.mail_support import SmsGateway, sms_gateway
 
 
 @pytest.fixture(scope="module")
-def gateway() -> Iterator[HTTPServer]:
-    server = sms_gateway()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, gateway: HTTPServer) -> Iterator[RunningServer]:
-    url = f"http://127.0.0.1:{gateway.server_address[1]}/sms"
-    yield from serving(
-        make_server(tmp_path_factory.mktemp("sns-sms"), config_toml=f'sms_gateway_url = "{url}"\n')
-    )
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with sms_gateway() as url:
+        yield from serving(
+            make_server(tmp_path_factory.mktemp("sns-sms"), config_toml=f'sms_gateway_url = "{url}"\n')
+        )
 
 
 def next_sms() -> dict[str, str]:

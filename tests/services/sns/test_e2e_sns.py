@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.harness import RunningServer, make_server
-from tests.services.mail_support import WAIT, Inbox, confirm_subscription, smtp_server, text_of
+from tests.mail_support import WAIT, Inbox, confirm_subscription, smtp_server, text_of
 
 
 class Subscriber(BaseHTTPRequestHandler):
