@@ -56,3 +56,9 @@ def aws(
     """Runs the aws CLI with `corral env`'s exports, in ``cwd`` (where an outfile goes); ``env`` overrides
     them (None removes a variable)."""
     return run_aws(aws_environment(server, env), *args, cwd=cwd)
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    """The stdout of a run that must have succeeded; a failure shows its command and both outputs."""
+    assert result.returncode == 0, f"{result.args}\n{result.stdout}\n{result.stderr}"
+    return result.stdout

@@ -19,15 +19,16 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config as BotoConfig
 
 STARTUP_TIMEOUT = 30.0
+T = TypeVar("T")
 ALLOW_ALL_POLICY = (
     '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iot:*", "Resource": "*"}]}'
 )
@@ -143,6 +144,15 @@ class RunningServer:
         profile = parser[self.endpoints["profile"]]
         return profile["aws_access_key_id"], profile["aws_secret_access_key"]
 
+    def external_settings(self) -> str:
+        """The body of a ``corral.toml`` ``[services.NAME]`` or ``[actions.NAME]`` table that points another
+        server at this one, as at an external AWS-compatible endpoint, with the administrator's key."""
+        key_id, secret = self.admin_key()
+        return (
+            f'endpoint_url = "http://{self.endpoints["http"]}"\nregion = "{self.endpoints["region"]}"\n'
+            f'access_key_id = "{key_id}"\nsecret_access_key = "{secret}"\n'
+        )
+
     def client(self, service: str, **kwargs: Any) -> Any:
         """A boto3 client of ``service`` with the administrator's key, on the loopback HTTP port."""
         key_id, secret = self.admin_key()
@@ -210,3 +220,14 @@ def serving(server: RunningServer) -> Iterator[RunningServer]:
     """Starts ``server``, yields it, stops it: a fixture's ``yield from serving(make_server(...))``."""
     yield server.start()
     server.stop()
+
+
+def eventually(probe: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
+    """Repeats ``probe`` (a request to the server) until it finds something, or fails after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.aws_cli import CORRAL, aws
+from tests.aws_cli import CORRAL, aws, ok
 from tests.functions.function_support import ROLE, assert_no_traceback, package
 from tests.harness import RunningServer, make_server, serving
 
@@ -38,11 +38,6 @@ V2 = """
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     yield from serving(make_server(tmp_path_factory.mktemp("functions-cli")))
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, f"{result.args}\n{result.stdout}\n{result.stderr}"
-    return result.stdout
 
 
 def test_a_function_through_the_aws_cli(server: RunningServer, tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ import queue
 import subprocess
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,14 +20,14 @@ from typing import Any
 import pytest
 from awscrt import mqtt
 
-from tests.aws_cli import aws
+from tests.aws_cli import aws, ok
 from tests.broker.clients import PahoClient, device_for, on_topic, sdk_connection, uid
 from tests.functions.function_support import ROLE as FUNCTION_ROLE
 from tests.functions.function_support import package
 from tests.harness import RunningServer, make_server, serving
+from tests.rules.e2e_support import ROLE, create_rule, health, republish
 
 TIMEOUT = 20.0
-ROLE = "arn:aws:iam::000000000000:role/corral-rules"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:{}"
 CONFIG = """
 [rules]
@@ -51,18 +50,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     yield from serving(make_server(tmp_path_factory.mktemp("rule-flows"), config_toml=CONFIG))
 
 
-def ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, f"{result.args}\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
-def create_rule(server: RunningServer, tmp_path: Path, name: str, rule: dict[str, Any]) -> None:
-    """``aws iot create-topic-rule --topic-rule-payload file://rule.json``, as a user would."""
-    path = tmp_path / f"{name}.json"
-    path.write_text(json.dumps(rule))
-    ok(aws(server, "iot", "create-topic-rule", "--rule-name", name, "--topic-rule-payload", f"file://{path}"))
-
-
 def create_function(server: RunningServer, tmp_path: Path, name: str, source: str) -> str:
     """``aws lambda create-function --zip-file fileb://…`` with ``app.handler``; the function's ARN."""
     (tmp_path / f"{name}.zip").write_bytes(package({"app.py": source}))
@@ -76,18 +63,8 @@ def create_function(server: RunningServer, tmp_path: Path, name: str, source: st
     return arn
 
 
-def republish(topic: str, **extra: Any) -> dict[str, Any]:
-    return {"republish": {"topic": topic, "roleArn": ROLE, **extra}}
-
-
 def rule_name(prefix: str) -> str:
     return uid(prefix).replace("-", "_")
-
-
-def health(server: RunningServer) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://{server.endpoints['http']}/health", timeout=10) as response:
-        result: dict[str, Any] = json.loads(response.read())
-        return result
 
 
 # -- the IoT button --------------------------------------------------------------------------------------

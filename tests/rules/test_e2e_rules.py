@@ -8,7 +8,6 @@ import http.server
 import json
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ import pytest
 from tests.aws_cli import aws
 from tests.broker.clients import PahoClient, Will, on_topic, uid
 from tests.harness import RunningServer, make_server, serving
+from tests.rules.e2e_support import ROLE, create_rule, health, republish
 
-ROLE = "arn:aws:iam::000000000000:role/corral-rules"
 CONFIG = """
 [rules]
 max_republish_hops = 4
@@ -32,20 +31,6 @@ retry_base_delay = 0.05
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     yield from serving(make_server(tmp_path_factory.mktemp("rules"), config_toml=CONFIG))
-
-
-def create_rule(server: RunningServer, tmp_path: Path, name: str, rule: dict[str, Any]) -> None:
-    """``aws iot create-topic-rule --topic-rule-payload file://rule.json``, as a user would."""
-    path = tmp_path / f"{name}.json"
-    path.write_text(json.dumps(rule))
-    done = aws(
-        server, "iot", "create-topic-rule", "--rule-name", name, "--topic-rule-payload", f"file://{path}"
-    )
-    assert done.returncode == 0, done.stderr
-
-
-def republish(topic: str, **extra: Any) -> dict[str, Any]:
-    return {"republish": {"topic": topic, "roleArn": ROLE, **extra}}
 
 
 def test_cli_rule_republishes_a_device_message(
@@ -137,12 +122,6 @@ def test_basic_ingest_reaches_the_rule_and_no_subscriber(
         assert spy.seen(on_topic(f"$aws/rules/{name}/plant/line1")) == []
     finally:
         spy.close()
-
-
-def health(server: RunningServer) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://{server.endpoints['http']}/health", timeout=10) as response:
-        result: dict[str, Any] = json.loads(response.read())
-        return result
 
 
 def test_rule_loop_is_cut_and_counted(

@@ -21,21 +21,19 @@ import base64
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from tests.aws_cli import aws
+from tests.aws_cli import aws, ok
 from tests.broker.clients import ClientPool, PahoClient, uid
-from tests.harness import RunningServer, make_server, serving
+from tests.harness import RunningServer, eventually, make_server, serving
 from tests.mail_support import Inbox, confirm_subscription, smtp_server, text_of
+from tests.rules.e2e_support import QUICK_RETRIES, ROLE, new_rule
 
-T = TypeVar("T")
 WAIT = 30.0
-ROLE = "arn:aws:iam::000000000000:role/iot-actions"
-CONFIG = "[rules]\naction_retries = 1\nretry_base_delay = 0.05\n"
 CLICK = {"serialNumber": "G030JF0512345678", "batteryVoltage": "2000mV", "clickType": "SINGLE"}
 
 
@@ -50,7 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, inbox: tuple[Inbox, int]) -
     yield from serving(
         make_server(
             tmp_path_factory.mktemp("seed-rules"),
-            config_toml=CONFIG,
+            config_toml=QUICK_RETRIES,
             extra_args=("--smtp-url", f"smtp://127.0.0.1:{inbox[1]}"),
         )
     )
@@ -59,33 +57,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, inbox: tuple[Inbox, int]) -
 @pytest.fixture
 def button(server: RunningServer, pool: ClientPool) -> PahoClient:
     return pool.connected(server, uid("button"))
-
-
-def ok(result: Any) -> str:
-    assert result.returncode == 0, f"{result.args}\n{result.stdout}\n{result.stderr}"
-    stdout: str = result.stdout
-    return stdout
-
-
-def create_rule(
-    server: RunningServer, tmp_path: Path, sql: str, actions: list[dict[str, Any]], **extra: Any
-) -> str:
-    name = uid("seed").replace("-", "_")
-    path = tmp_path / f"{name}.json"
-    path.write_text(json.dumps({"sql": sql, "awsIotSqlVersion": "2016-03-23", "actions": actions, **extra}))
-    ok(aws(server, "iot", "create-topic-rule", "--rule-name", name, "--topic-rule-payload", f"file://{path}"))
-    return name
-
-
-def eventually(probe: Callable[[], T | None], what: str, timeout: float = WAIT) -> T:
-    """Repeats ``probe`` (a request to the service) until it finds something, or fails after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
 
 
 def test_dynamodb_rule_read_back_with_the_cli(
@@ -104,12 +75,12 @@ def test_dynamodb_rule_read_back_with_the_cli(
         ],
         BillingMode="PAY_PER_REQUEST",
     )
-    create_rule(server, tmp_path, "SELECT * FROM 'iotbutton/+'", [{"dynamoDB": {
+    new_rule(server, tmp_path, "SELECT * FROM 'iotbutton/+'", [{"dynamoDB": {
         "tableName": "button_presses", "roleArn": ROLE,
         "hashKeyField": "serial", "hashKeyValue": "${topic(2)}",
         "rangeKeyField": "ts", "rangeKeyValue": "${timestamp()}", "rangeKeyType": "NUMBER",
     }}])  # fmt: skip
-    create_rule(server, tmp_path, "SELECT *, topic(2) AS serial FROM 'iotbutton/+'", [
+    new_rule(server, tmp_path, "SELECT *, topic(2) AS serial FROM 'iotbutton/+'", [
         {"dynamoDBv2": {"roleArn": ROLE, "putItem": {"tableName": "clicks_v2"}}}
     ])  # fmt: skip
     ddb.create_table(
@@ -148,7 +119,7 @@ def test_dynamodb_rule_read_back_with_the_cli(
 
 def test_s3_rule_read_back_with_s3api(server: RunningServer, tmp_path: Path, button: PahoClient) -> None:
     server.client("s3").create_bucket(Bucket="button-archive")
-    create_rule(server, tmp_path, "SELECT * FROM 'archive/+'", [
+    new_rule(server, tmp_path, "SELECT * FROM 'archive/+'", [
         {"s3": {"bucketName": "button-archive", "key": "${topic()}/${timestamp()}", "roleArn": ROLE}}
     ])  # fmt: skip
     device = uid("dev")
@@ -195,10 +166,10 @@ def test_sqs_rule_reaches_a_long_polling_consumer(
     sqs.create_queue(QueueName="work-orders")
     # The queue URL a rule written for AWS carries: its path names the account and the queue.
     url = "https://sqs.us-east-1.amazonaws.com/000000000000/work-orders"
-    create_rule(server, tmp_path, "SELECT clickType, topic(2) AS button FROM 'orders/+'", [
+    new_rule(server, tmp_path, "SELECT clickType, topic(2) AS button FROM 'orders/+'", [
         {"sqs": {"queueUrl": url, "roleArn": ROLE, "useBase64": False}}
     ])  # fmt: skip
-    create_rule(server, tmp_path, "SELECT * FROM 'orders-b64/+'", [
+    new_rule(server, tmp_path, "SELECT * FROM 'orders-b64/+'", [
         {"sqs": {"queueUrl": url, "roleArn": ROLE, "useBase64": True}}
     ])  # fmt: skip
     local = sqs.get_queue_url(QueueName="work-orders")["QueueUrl"]
@@ -219,7 +190,7 @@ def test_sns_rule_notifies_a_confirmed_email_subscription(
     topic = sns.create_topic(Name="pickup-alerts")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="email", Endpoint="dispatch@example.com")
     confirm_subscription(server, mailbox.messages.get(timeout=WAIT))
-    create_rule(server, tmp_path, "SELECT * FROM 'alerts/+' WHERE clickType = 'LONG'", [
+    new_rule(server, tmp_path, "SELECT * FROM 'alerts/+' WHERE clickType = 'LONG'", [
         {"sns": {"targetArn": topic, "roleArn": ROLE, "messageFormat": "RAW"}}
     ])  # fmt: skip
     button.publish(
@@ -237,7 +208,7 @@ def test_a_missing_table_reaches_the_error_action(
 ) -> None:
     errors = uid("errors")
     button.subscribe(f"{errors}/#")
-    name = create_rule(
+    name = new_rule(
         server, tmp_path, "SELECT * FROM 'broken/+'",
         [{"dynamoDB": {"tableName": "no_such_table", "roleArn": ROLE, "hashKeyField": "id",
                        "hashKeyValue": "${topic(2)}"}}],
@@ -261,10 +232,8 @@ def test_actions_pointed_at_an_external_endpoint(
     base = tmp_path_factory.mktemp("external")
     outside = make_server(base, name="outside").start()
     try:
-        key_id, secret = outside.admin_key()
-        endpoint = f'endpoint_url = "http://{outside.endpoints["http"]}"\nregion = "us-east-1"\n'
-        endpoint += f'access_key_id = "{key_id}"\nsecret_access_key = "{secret}"\n'
-        config = f"{CONFIG}\n[actions.s3]\n{endpoint}\n[services.sqs]\n{endpoint}"
+        endpoint = outside.external_settings()
+        config = f"{QUICK_RETRIES}\n[actions.s3]\n{endpoint}\n[services.sqs]\n{endpoint}"
         inside = make_server(base, name="inside", config_toml=config).start()
         try:
             _external_scenario(inside, outside, tmp_path)
@@ -278,7 +247,7 @@ def _external_scenario(inside: RunningServer, outside: RunningServer, tmp_path: 
     outside.client("s3").create_bucket(Bucket="offsite")
     inside.client("s3").create_bucket(Bucket="offsite")  # the embedded one exists too, and stays empty
     queue_url = outside.client("sqs").create_queue(QueueName="offsite-orders")["QueueUrl"]
-    create_rule(inside, tmp_path, "SELECT * FROM 'site/+'", [
+    new_rule(inside, tmp_path, "SELECT * FROM 'site/+'", [
         {"s3": {"bucketName": "offsite", "key": "${topic(2)}.json", "roleArn": ROLE}},
         {"sqs": {"queueUrl": queue_url, "roleArn": ROLE}},
     ])  # fmt: skip

@@ -45,18 +45,18 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.aws_cli import aws
+from tests.aws_cli import aws, ok
 from tests.broker.clients import PahoClient, uid
 from tests.functions.function_support import package
-from tests.harness import RunningServer, make_server
-from tests.services.test_e2e_seed_rules import CONFIG, ROLE, WAIT, create_rule, eventually, ok
+from tests.harness import RunningServer, eventually, make_server, serving
+from tests.rules.e2e_support import QUICK_RETRIES, ROLE, new_rule
+
+WAIT = 30.0
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    running = make_server(tmp_path_factory.mktemp("stream-actions"), config_toml=CONFIG).start()
-    yield running
-    running.stop()
+    yield from serving(make_server(tmp_path_factory.mktemp("stream-actions"), config_toml=QUICK_RETRIES))
 
 
 @pytest.fixture
@@ -111,10 +111,10 @@ def test_kinesis_records_land_on_the_shard_of_their_partition_key(
     kinesis = server.client("kinesis")
     kinesis.create_stream(StreamName="line-records", ShardCount=4)
     kinesis.create_stream(StreamName="unkeyed", ShardCount=1)
-    create_rule(server, tmp_path, "SELECT *, topic(2) AS press FROM 'line/+'", [{"kinesis": {
+    new_rule(server, tmp_path, "SELECT *, topic(2) AS press FROM 'line/+'", [{"kinesis": {
         "streamName": "${topic(1)}-records", "partitionKey": "${topic(2)}", "roleArn": ROLE,
     }}])  # fmt: skip
-    create_rule(server, tmp_path, "SELECT * FROM 'unkeyed/+'", [
+    new_rule(server, tmp_path, "SELECT * FROM 'unkeyed/+'", [
         {"kinesis": {"streamName": "unkeyed", "roleArn": ROLE}}
     ])  # fmt: skip
     presses = [f"press-{i}" for i in range(8)]
@@ -185,13 +185,13 @@ def test_firehose_separators_batches_and_a_late_bucket(server: RunningServer, tm
     delivery_stream(server, "held", "lake", "held/", interval=900)  # delivered when the server stops
     delivery_stream(server, "batches", "lake", "batches/", interval=0)  # delivered at once
     delivery_stream(server, "orphan", "late-bucket", "orphan/", interval=0)  # its bucket comes later
-    create_rule(server, tmp_path, "SELECT * FROM 'fh/lines'", [
+    new_rule(server, tmp_path, "SELECT * FROM 'fh/lines'", [
         {"firehose": {"deliveryStreamName": "held", "separator": "\r\n", "roleArn": ROLE}}
     ])  # fmt: skip
-    create_rule(server, tmp_path, "SELECT * FROM 'fh/batch'", [{"firehose": {
+    new_rule(server, tmp_path, "SELECT * FROM 'fh/batch'", [{"firehose": {
         "deliveryStreamName": "batches", "separator": ",", "batchMode": True, "roleArn": ROLE,
     }}])  # fmt: skip
-    create_rule(server, tmp_path, "SELECT * FROM 'fh/orphan'", [
+    new_rule(server, tmp_path, "SELECT * FROM 'fh/orphan'", [
         {"firehose": {"deliveryStreamName": "orphan", "separator": "\n", "roleArn": ROLE}}
     ])  # fmt: skip
     buffered = counter(server, "corral_firehose_records")
@@ -238,7 +238,7 @@ def statistics(server: RunningServer, namespace: str, name: str, around: datetim
 
 
 def test_cloudwatch_metric_with_templates(server: RunningServer, tmp_path: Path, device: PahoClient) -> None:
-    create_rule(server, tmp_path, "SELECT * FROM 'plant/+/metric'", [{"cloudwatchMetric": {
+    new_rule(server, tmp_path, "SELECT * FROM 'plant/+/metric'", [{"cloudwatchMetric": {
         "metricNamespace": "Plant/${topic(2)}", "metricName": "${metric}", "metricValue": "${value}",
         "metricUnit": "${unit}", "metricTimestamp": "${ts}", "roleArn": ROLE,
     }}])  # fmt: skip
@@ -279,7 +279,7 @@ def test_cloudwatch_alarm_state_from_a_rule(
     cli(server, "cloudwatch", "put-metric-alarm", "--alarm-name", "line-1-overheat", "--namespace", "Plant",
         "--metric-name", "Temperature", "--statistic", "Maximum", "--period", "60", "--evaluation-periods",
         "1", "--threshold", "80", "--comparison-operator", "GreaterThanThreshold")  # fmt: skip
-    create_rule(server, tmp_path, "SELECT * FROM 'plant/+/alarm'", [{"cloudwatchAlarm": {
+    new_rule(server, tmp_path, "SELECT * FROM 'plant/+/alarm'", [{"cloudwatchAlarm": {
         "alarmName": "${topic(2)}-overheat", "stateValue": "${state}",
         "stateReason": "${topic(2)} reported ${temperature} C", "roleArn": ROLE,
     }}])  # fmt: skip
@@ -306,10 +306,10 @@ def test_cloudwatch_logs_single_events_and_batches(
     server: RunningServer, tmp_path: Path, device: PahoClient
 ) -> None:
     cli(server, "logs", "create-log-group", "--log-group-name", "/iot/line-1")
-    single = create_rule(server, tmp_path, "SELECT * FROM 'plant/+/log'", [
+    single = new_rule(server, tmp_path, "SELECT * FROM 'plant/+/log'", [
         {"cloudwatchLogs": {"logGroupName": "/iot/${topic(2)}", "roleArn": ROLE}}
     ])  # fmt: skip
-    batch = create_rule(server, tmp_path, "SELECT * FROM 'plant/+/logs'", [
+    batch = new_rule(server, tmp_path, "SELECT * FROM 'plant/+/logs'", [
         {"cloudwatchLogs": {"logGroupName": "/iot/${topic(2)}", "batchMode": True, "roleArn": ROLE}}
     ])  # fmt: skip
     before = int(time.time() * 1000)
@@ -401,7 +401,7 @@ def search() -> Iterator[SearchEndpoint]:
 def test_search_actions_index_the_output(
     server: RunningServer, tmp_path: Path, device: PahoClient, search: SearchEndpoint
 ) -> None:
-    create_rule(server, tmp_path, "SELECT *, topic(2) AS line FROM 'index/+'", [
+    new_rule(server, tmp_path, "SELECT *, topic(2) AS line FROM 'index/+'", [
         {"elasticsearch": {"endpoint": search.url + "/", "index": "es-${topic(2)}", "type": "_doc",
                            "id": "${id}", "roleArn": ROLE}},
         {"openSearch": {"endpoint": search.url + "/domain", "index": "os-${topic(2)}", "type": "_doc",
@@ -433,7 +433,7 @@ def test_failures_reach_the_error_action_with_awss_payload(
     errors = uid("errors")
     device.subscribe(f"{errors}/#")
     down = f"http://127.0.0.1:{_closed_port()}"
-    name = create_rule(
+    name = new_rule(
         server, tmp_path, "SELECT * FROM 'fail/+'",
         [
             {"kinesis": {"streamName": "no-such-stream", "partitionKey": "${topic(2)}", "roleArn": ROLE}},
@@ -497,18 +497,6 @@ def handler(event, context):
 """
 
 
-def _external_endpoint(outside: RunningServer) -> str:
-    values: dict[str, str] = {}
-    for line in Path(outside.endpoints["credentials_file"]).read_text().splitlines():
-        key, _, value = line.partition("=")
-        values[key.strip()] = value.strip()
-    return (
-        f'endpoint_url = "http://{outside.endpoints["http"]}"\nregion = "us-east-1"\n'
-        f'access_key_id = "{values["aws_access_key_id"]}"\n'
-        f'secret_access_key = "{values["aws_secret_access_key"]}"\n'
-    )
-
-
 EXTERNAL = ("lambda", "kinesis", "firehose", "cloudwatch", "logs")
 
 
@@ -518,8 +506,8 @@ def test_actions_pointed_at_an_external_endpoint(
     base = tmp_path_factory.mktemp("external")
     outside = make_server(base, name="outside").start()
     try:
-        endpoint = _external_endpoint(outside)
-        config = CONFIG + "".join(f"\n[services.{service}]\n{endpoint}" for service in EXTERNAL)
+        endpoint = outside.external_settings()
+        config = QUICK_RETRIES + "".join(f"\n[services.{service}]\n{endpoint}" for service in EXTERNAL)
         inside = make_server(base, name="inside", config_toml=config).start()
         try:
             _external_lambda(inside, outside, tmp_path)
@@ -539,10 +527,10 @@ def _external_lambda(inside: RunningServer, outside: RunningServer, tmp_path: Pa
     )  # fmt: skip
     arn = "arn:aws:lambda:us-east-1:000000000000:function:"
     errors = uid("errors")
-    create_rule(inside, tmp_path, "SELECT *, topic(2) AS site FROM 'site/+'", [
+    new_rule(inside, tmp_path, "SELECT *, topic(2) AS site FROM 'site/+'", [
         {"lambda": {"functionArn": arn + "Forwarder"}}
     ])  # fmt: skip
-    missing = create_rule(
+    missing = new_rule(
         inside, tmp_path, "SELECT * FROM 'nowhere/+'", [{"lambda": {"functionArn": arn + "NoSuchFunction"}}],
         errorAction={"republish": {"topic": f"{errors}/${{topic(2)}}", "roleArn": ROLE}},
     )  # fmt: skip
@@ -580,7 +568,7 @@ def _external_streams(inside: RunningServer, outside: RunningServer, tmp_path: P
         AlarmName="offsite-alarm", Namespace="Offsite", MetricName="Level", Statistic="Maximum", Period=60,
         EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
     )  # fmt: skip
-    rule = create_rule(inside, tmp_path, "SELECT * FROM 'offsite/+'", [
+    rule = new_rule(inside, tmp_path, "SELECT * FROM 'offsite/+'", [
         {"kinesis": {"streamName": "offsite", "partitionKey": "${topic(2)}", "roleArn": ROLE}},
         {"firehose": {"deliveryStreamName": "offsite", "separator": "\n", "batchMode": True,
                       "roleArn": ROLE}},
