@@ -8,6 +8,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # PostgreSQL's server binaries: the store tests start a throwaway cluster with them (unless
 # CORRAL_TEST_POSTGRES_URL names a server), and fail without them.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
+# Node.js for the functions' nodejs runtimes (AWS's IoT button blueprints were Node.js); their tests run it.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
