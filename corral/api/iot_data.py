@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from corral import paging
 from corral.api.app import CALLER
 from corral.broker.broker import Broker
 from corral.broker.connection import reserved_topic_publishable
@@ -161,14 +162,14 @@ class IoTDataAPI:
             ]
         }
         if len(topics) > size:
-            result["nextToken"] = base64.urlsafe_b64encode(page[-1].encode()).decode()
+            result["nextToken"] = paging.encode_token(page[-1])
         return result
 
 
-def _decode_token(token: str) -> str:
+def _decode_token(token: str) -> str | None:
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (ValueError, UnicodeDecodeError) as exc:
+        return paging.decode_token(token)
+    except paging.BadToken as exc:
         raise InvalidRequest("Invalid nextToken") from exc
 
 

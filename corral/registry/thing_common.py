@@ -13,8 +13,6 @@ either (AWS documents ``""`` as "remove"; what it stores on create is unconfirme
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -22,6 +20,7 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from corral import paging
 from corral.registry.context import RegistryContext
 from corral.registry.errors import InvalidRequest, ResourceNotFound
 from corral.store.schema import thing_groups, thing_types, things
@@ -47,20 +46,15 @@ def to_datetime(epoch: float) -> datetime:
 # -- paging --------------------------------------------------------------------------------------------------
 
 
-_FROM_URLSAFE: Final = str.maketrans("-_", "+/")
-
-
 def encode_token(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode()).decode()
+    return paging.encode_token(key)
 
 
 def decode_token(token: str | None) -> str | None:
     """The key a ``nextToken`` continues after; ``None`` for the first page."""
-    if not token:
-        return None
     try:
-        return base64.b64decode(token.translate(_FROM_URLSAFE), validate=True).decode()
-    except (binascii.Error, UnicodeError, ValueError) as exc:
+        return paging.decode_token(token)
+    except paging.BadToken as exc:
         raise InvalidRequest("The specified nextToken is not valid") from exc
 
 

@@ -12,7 +12,6 @@ Shadows are keyed by thing name alone, as on AWS: a shadow needs no registered t
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import time
@@ -26,6 +25,7 @@ import orjson
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from corral import paging
 from corral.shadows.document import (
     Document,
     ShadowLimits,
@@ -215,7 +215,7 @@ class ShadowService:
             names = list((await conn.execute(query)).scalars())
         result: dict[str, Any] = {"results": names[:size], "timestamp": self._now()}
         if len(names) > size:
-            result["nextToken"] = _encode_token(names[size - 1])
+            result["nextToken"] = paging.encode_token(names[size - 1])
         return result
 
     # -- internals -----------------------------------------------------------------------------------
@@ -336,12 +336,8 @@ class ShadowService:
             raise ShadowRejected(409, "Version conflict")
 
 
-def _encode_token(name: str) -> str:
-    return base64.urlsafe_b64encode(name.encode()).decode()
-
-
-def _decode_token(token: str) -> str:
+def _decode_token(token: str) -> str | None:
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (ValueError, UnicodeDecodeError) as exc:
+        return paging.decode_token(token)
+    except paging.BadToken as exc:
         raise ShadowRejected(400, "Invalid nextToken") from exc

@@ -26,7 +26,6 @@ object visible atomically.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import re
@@ -37,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from corral import paging
 from corral.api.protocol import (
     HttpResponse,
     ProtocolError,
@@ -480,14 +480,14 @@ class S3API(MultipartOperations):
         if params.get("StartAfter") is not None:
             result["StartAfter"] = enc(params["StartAfter"])
         if next_after is not None:
-            result["NextContinuationToken"] = base64.urlsafe_b64encode(next_after.encode()).decode()
+            result["NextContinuationToken"] = paging.encode_token(next_after)
         return result
 
 
 def _decode_token(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (ValueError, UnicodeDecodeError) as exc:
+        return paging.decode_token(token) or ""
+    except paging.BadToken as exc:
         raise InvalidArgument("The continuation token provided is incorrect") from exc
 
 

@@ -7,8 +7,6 @@ parts (topics.py, subscriptions.py, publish.py) are mixins over it that
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +15,7 @@ from urllib.parse import quote
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from corral import paging
 from corral.services.common import Clock, arn, parse_arn, system_clock
 from corral.services.sns.delivery import BACKOFF, Deliveries, Delivery
 from corral.services.sns.envelope import Signer
@@ -217,13 +216,11 @@ def subscription_from_row(row: Any) -> Subscription:
 
 
 def encode_token(value: str) -> str:
-    return base64.urlsafe_b64encode(value.encode()).decode()
+    return paging.encode_token(value)
 
 
 def decode_token(token: str | None) -> str | None:
-    if not token:
-        return None
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError):
+        return paging.decode_token(token)
+    except paging.BadToken:
         raise InvalidParameter("Invalid parameter: NextToken") from None
