@@ -622,6 +622,13 @@ class PacketStream:
             packets.append(pkt)
 
 
+def _client_context(
+    server: RunningServer, device: DeviceCertificate | None, client_certificate: bool
+) -> ssl.SSLContext:
+    """The TLS context a raw test client presents: ``device``'s certificate (or the shared one), or none."""
+    return server.client_ssl_context((device or device_for(server)) if client_certificate else None)
+
+
 class RawMQTT(PacketStream):
     """MQTT over a blocking socket, TLS (the MQTTS port) or plain (the insecure port)."""
 
@@ -639,10 +646,7 @@ class RawMQTT(PacketStream):
         version: int = V311,
         context: ssl.SSLContext | None = None,
     ) -> RawMQTT:
-        if context is None:
-            context = server.client_ssl_context(
-                (device or device_for(server)) if client_certificate else None
-            )
+        context = context or _client_context(server, device, client_certificate)
         plain = socket.create_connection((HOST, server.mqtts_port), timeout=TIMEOUT)
         try:
             sock = context.wrap_socket(plain, server_hostname=HOST)
@@ -688,10 +692,7 @@ class WebSocketMQTT(PacketStream):
         version: int = V311,
         context: ssl.SSLContext | None = None,
     ) -> WebSocketMQTT:
-        if context is None:
-            context = server.client_ssl_context(
-                (device or device_for(server)) if client_certificate else None
-            )
+        context = context or _client_context(server, device, client_certificate)
         ws = ws_connect(
             f"wss://localhost:{server.https_port}/mqtt",
             ssl=context,
